@@ -1,0 +1,46 @@
+# The README's two commands: `make run` (demo site) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app matching
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-test translations migrate seed serve lint e2e clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+
+translations:
+	$(BIN)/pybabel compile -d translations --statistics 2>&1 | tail -n 2
+
+migrate:
+	$(FLASK) db upgrade
+
+seed:
+	$(FLASK) demo seed
+
+serve:
+	SESSION_COOKIE_SECURE=0 REMEMBER_COOKIE_SECURE=0 $(FLASK) run --host $(HOST) --port $(PORT)
+
+# Plain HTTP on 127.0.0.1, so the Secure cookie flag is switched off for this local run only.
+run: install translations migrate seed serve
+
+test: install-test translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+e2e: install-test translations
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check matching tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

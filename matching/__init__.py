@@ -1,0 +1,113 @@
+"""The matching platform: ``create_app`` is the only entry point (``flask --app matching``)."""
+
+import logging
+import os
+import secrets
+
+import sqlalchemy as sa
+from flask import Flask
+
+from matching import config
+from matching.extensions import babel, csrf, db, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: defaults → instance/config.py → environment → ``test_config``."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    configure(app, test_config)
+    configure_db(app)
+    configure_auth(app)
+    configure_i18n(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object(config.Defaults)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(config.PROJECT_ROOT / "translations")
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+        app.instance_path, "matching.sqlite"
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        # No secret configured: sessions still work but end when the process stops.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        log.warning("SECRET_KEY is not set; using a random key for this process only.")
+
+
+def configure_db(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def configure_auth(app: Flask) -> None:
+    from matching.i18n import _l
+    from matching.models import User
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+
+def configure_i18n(app: Flask) -> None:
+    from matching.i18n import register_template_helpers, select_locale
+
+    babel.init_app(app, locale_selector=select_locale,
+                   default_timezone=app.config["BABEL_DEFAULT_TIMEZONE"])
+    register_template_helpers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from matching.web.admin import bp as admin_bp
+    from matching.web.auth import bp as auth_bp
+    from matching.web.main import bp as main_bp
+    from matching.web.trainees import bp as trainees_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(trainees_bp, url_prefix="/trainees")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_errors(app: Flask) -> None:
+    from matching.web.errors import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from matching.cli import register
+
+    register(app)

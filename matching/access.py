@@ -1,0 +1,104 @@
+"""Who may see and do what: the ONE place that scopes queries (DESIGN §7).
+
+Views load objects only through these helpers. Anything outside a user's scope answers 404
+(not 403), so an ID reveals nothing; a page a role may never use answers 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user, login_required
+
+from matching.extensions import db
+from matching.models import Organisation, Trainee, User
+
+# -- roles ---------------------------------------------------------------------------------
+
+
+def roles_required(*roles: str) -> Callable:
+    """Log-in required, and the user's role must be one of ``roles`` (else 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.role == "admin")
+
+
+# -- trainees ------------------------------------------------------------------------------
+
+
+def trainees_select(user) -> sa.Select:
+    """A ``Select`` of the trainees ``user`` may see; callers add filters and paginate."""
+    stmt = sa.select(Trainee)
+    if user.role == "admin":
+        return stmt
+    if user.role == "department" and user.province:
+        return stmt.where(Trainee.province == user.province)
+    # Employers see anonymised candidates through the ranking views, agencies their
+    # dispatched workers through the dispatch views; the registry shows them nothing.
+    return stmt.where(sa.false())
+
+
+def get_trainee_or_404(user, trainee_id: int, *options) -> Trainee:
+    stmt = trainees_select(user).where(Trainee.id == trainee_id)
+    if options:
+        stmt = stmt.options(*options)
+    trainee = db.session.scalar(stmt)
+    if trainee is None:
+        abort(404)
+    return trainee
+
+
+def can_register_trainees(user) -> bool:
+    return user.role == "admin" or (user.role == "department" and bool(user.province))
+
+
+def can_edit_trainee(user, trainee: Trainee) -> bool:
+    if user.role == "admin":
+        return True
+    return user.role == "department" and user.province == trainee.province
+
+
+def import_province_scope(user) -> str | None:
+    """The one province a user's imports may touch, or ``None`` for any (admin, CLI)."""
+    return user.province if user.role == "department" else None
+
+
+# -- organisations and users (admin only) ---------------------------------------------------
+
+
+def organisations_select(user) -> sa.Select:
+    stmt = sa.select(Organisation)
+    return stmt if is_admin(user) else stmt.where(sa.false())
+
+
+def users_select(user) -> sa.Select:
+    stmt = sa.select(User)
+    return stmt if is_admin(user) else stmt.where(sa.false())
+
+
+def get_organisation_or_404(user, org_id: int) -> Organisation:
+    org = db.session.scalar(organisations_select(user).where(Organisation.id == org_id))
+    if org is None:
+        abort(404)
+    return org
+
+
+def get_user_or_404(user, user_id: int) -> User:
+    found = db.session.scalar(users_select(user).where(User.id == user_id))
+    if found is None:
+        abort(404)
+    return found

@@ -1,0 +1,75 @@
+"""Configuration: defaults here, then instance/config.py, then the environment.
+
+``create_app`` applies them in that order and finally the ``test_config`` mapping, so a
+test can override anything without touching the process environment.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+#: The repository root: templates/, static/ and translations/ live there, not in the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LANGUAGES = ("vi", "ja", "en")
+
+
+class Defaults:
+    """Safe defaults for a local run. Secrets never have a default here."""
+
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None  # filled from the instance folder in create_app
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = LANGUAGES
+
+    # Session cookies: never readable from JavaScript, never sent cross-site on POST, and
+    # only over HTTPS unless the operator turns that off for a plain-HTTP local run.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    # Login throttling: after this many failures in a row the account is locked for a while.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT = timedelta(minutes=15)
+
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads (imports) up to 20 MiB
+    IMPORT_MAX_ROWS = 200_000
+    TRAINEES_PER_PAGE = 25
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(environ=os.environ) -> dict:
+    """The settings the environment may override, already converted to their types."""
+    out: dict = {}
+    if environ.get("SECRET_KEY"):
+        out["SECRET_KEY"] = environ["SECRET_KEY"]
+    if environ.get("DATABASE_URL"):
+        out["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if environ.get(key):
+            out[key] = _env_bool(environ[key])
+    if environ.get("BABEL_DEFAULT_LOCALE"):
+        out["BABEL_DEFAULT_LOCALE"] = environ["BABEL_DEFAULT_LOCALE"]
+    return out
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common ``postgres://`` / ``postgresql://`` forms and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url

@@ -1,0 +1,126 @@
+"""Locale selection and formatting helpers (DESIGN §8).
+
+Order: the logged-in user's saved preference, then an explicit ``lang`` choice (query string
+or cookie), then the browser's Accept-Language, then the default (vi). The choice is cached
+in ``g`` for the request.
+"""
+
+from datetime import date, datetime
+
+from flask import current_app, g, request
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from matching.vocab import field_name, prefecture_name, province_name
+
+LANG_COOKIE = "lang"
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "ja": "日本語", "en": "English"}
+
+__all__ = ["_l", "select_locale", "register_template_helpers", "LANGUAGE_NAMES"]
+
+
+def _valid(code: str | None) -> str | None:
+    return code if code in current_app.config["LANGUAGES"] else None
+
+
+def select_locale() -> str:
+    if "locale" in g:
+        return g.locale
+    locale = None
+    if current_user and current_user.is_authenticated:
+        locale = _valid(current_user.locale)
+    if locale is None and request:
+        locale = _valid(request.args.get("lang")) or _valid(request.cookies.get(LANG_COOKIE))
+        if locale is None:
+            locale = request.accept_languages.best_match(current_app.config["LANGUAGES"])
+    g.locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return g.locale
+
+
+def remember_query_choice(response):
+    """A ``?lang=xx`` link is an explicit choice: keep it in a cookie for later requests."""
+    chosen = _valid(request.args.get("lang"))
+    if chosen:
+        set_lang_cookie(response, chosen)
+    return response
+
+
+def set_lang_cookie(response, locale: str) -> None:
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+
+
+def locale_code() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, style)
+    return format_date(value, style)
+
+
+def fmt_number(value, digits: int | None = None) -> str:
+    if value is None:
+        return ""
+    if digits is not None:
+        return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+    return format_decimal(value)
+
+
+def fmt_yen(value) -> str:
+    return "" if value is None else format_currency(value, "JPY")
+
+
+def register_template_helpers(app) -> None:
+    app.jinja_env.globals.update(
+        locale_code=locale_code,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        field_name=lambda code: field_name(code, locale_code()),
+        province_name=lambda code: province_name(code, locale_code()),
+        prefecture_name=lambda code: prefecture_name(code, locale_code()),
+    )
+    app.jinja_env.filters.update(date=fmt_date, number=fmt_number, yen=fmt_yen)
+    app.after_request(remember_query_choice)
+    register_label_helpers(app)
+
+
+# -- translated labels for stored codes -----------------------------------------------------
+
+STATUS_LABELS = {
+    "available": _l("Available"),
+    "in_process": _l("In process"),
+    "deployed": _l("Deployed"),
+    "returned": _l("Returned"),
+    "withdrawn": _l("Withdrawn"),
+}
+GENDER_LABELS = {"F": _l("Female"), "M": _l("Male"), "X": _l("Other")}
+ROLE_LABELS = {
+    "admin": _l("Platform administrator"),
+    "department": _l("Labour department"),
+    "employer": _l("Employer"),
+    "agency": _l("Dispatch agency"),
+}
+ORG_KIND_LABELS = {
+    "platform": _l("Platform"),
+    "department": _l("Labour department"),
+    "school": _l("Vocational school"),
+    "employer": _l("Employer"),
+    "agency": _l("Dispatch agency"),
+}
+
+
+def label(mapping: dict, code: str | None) -> str:
+    return str(mapping.get(code, code or ""))
+
+
+def register_label_helpers(app) -> None:
+    app.jinja_env.globals.update(
+        status_label=lambda c: label(STATUS_LABELS, c),
+        gender_label=lambda c: label(GENDER_LABELS, c),
+        role_label=lambda c: label(ROLE_LABELS, c),
+        org_kind_label=lambda c: label(ORG_KIND_LABELS, c),
+    )

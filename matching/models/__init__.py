@@ -1,0 +1,24 @@
+"""The domain model (DESIGN §2), one module per aggregate."""
+
+from matching.models.orgs import ORG_KINDS, ROLES, Organisation, User
+from matching.models.trainees import (
+    GENDERS,
+    TRAINEE_STATUSES,
+    LanguageCertificate,
+    Skill,
+    Trainee,
+    trainee_skills,
+)
+
+__all__ = [
+    "GENDERS",
+    "ORG_KINDS",
+    "ROLES",
+    "TRAINEE_STATUSES",
+    "LanguageCertificate",
+    "Organisation",
+    "Skill",
+    "Trainee",
+    "User",
+    "trainee_skills",
+]

@@ -1,0 +1,1 @@
+"""Learning-to-rank of trainees for job orders (DESIGN §5)."""

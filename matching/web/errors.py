@@ -1,0 +1,36 @@
+"""Translated error pages; JSON-free on purpose: every client here is a browser or the CLI."""
+
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+
+from matching.extensions import db
+from matching.i18n import _l
+
+_MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    403: (_l("Access denied"), _l("Your account does not have permission to open this page.")),
+    404: (_l("Page not found"), _l("The page you asked for does not exist or is not available to you.")),
+    413: (_l("File too large"), _l("The uploaded file is larger than the limit of 20 MB.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again later.")),
+}
+
+
+def _render(code: int, title=None, message=None):
+    default_title, default_message = _MESSAGES[code]
+    return render_template("errors/error.html", code=code, title=title or default_title,
+                           message=message or default_message), code
+
+
+def register(app) -> None:
+    for code in (400, 403, 404, 413):
+        app.register_error_handler(code, lambda e, code=code: _render(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return _render(400, message=_l("The form has expired or was not sent from this site. "
+                                       "Please reload the page and try again."))
+
+    @app.errorhandler(500)
+    def internal_error(_e):
+        db.session.rollback()
+        return _render(500)

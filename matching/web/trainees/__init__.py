@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("trainees", __name__)
+
+from matching.web.trainees import routes  # noqa: E402,F401

@@ -1,0 +1,171 @@
+"""Shared fixtures: a migrated database per session, a fresh app and empty tables per test.
+
+The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names another
+(CI sets it to a fresh PostgreSQL database). The schema comes only from the migrations.
+"""
+
+import itertools
+import os
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
+
+from matching import create_app
+from matching.extensions import db
+from matching.models import Organisation, Trainee, User
+from matching.vocab import fold, japanese_rank
+
+PASSWORD = "correct horse 42"
+# Hashing with the production cost makes a 500-test suite slow; tests check behaviour, not cost.
+_FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _test_config(database_url, tmp_path, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def app_config():
+    """Per-test overrides, e.g. ``app_config["WTF_CSRF_ENABLED"] = True`` before ``app``."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_config, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    application = create_app(_test_config(database_url, tmp_path, **app_config))
+    # The instance folder of a test app lives in tmp_path, never in the checkout.
+    application.instance_path = str(tmp_path / "instance")
+    os.makedirs(application.instance_path, exist_ok=True)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_org(app):
+    def make(kind="department", province="nghe-an", code=None, name=None, country=None):
+        n = next(_seq)
+        org = Organisation(
+            kind=kind, code=code or f"{kind}-{n}", name=name or f"{kind.title()} {n}",
+            country=country or ("JP" if kind == "employer" else "VN"),
+            province=province if kind in ("department", "school") else None,
+        )
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+_ROLE_KIND = {"admin": "platform", "department": "department", "employer": "employer",
+              "agency": "agency"}
+
+
+@pytest.fixture
+def make_user(app, make_org):
+    def make(role="department", org=None, province="nghe-an", email=None, locale=None, **kw):
+        org = org or make_org(kind=_ROLE_KIND[role], province=province)
+        user = User(email=email or f"{role}{next(_seq)}@example.org", role=role,
+                    organisation=org, password_hash=_FAST_HASH, locale=locale, **kw)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_trainee(app):
+    def make(**kw):
+        n = next(_seq)
+        values = dict(external_id=f"T{n:05d}", full_name=f"Nguyễn Văn An {n}",
+                      date_of_birth=date(2000, 1, 1), province="nghe-an", field="construction",
+                      japanese_level="N4", school="Trường Cao đẳng Kỹ thuật Nghệ An")
+        values.update(kw)
+        values.setdefault("name_folded", fold(values["full_name"]))
+        values.setdefault("language_rank", japanese_rank(values["japanese_level"]))
+        trainee = Trainee(**values)
+        db.session.add(trainee)
+        db.session.commit()
+        return trainee
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    def do_login(user, password=PASSWORD):
+        response = client.post("/auth/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, "login failed"
+        return response
+
+    return do_login
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as n: ...`` then ``n[0]`` is the number of SQL statements run."""
+
+    @contextmanager
+    def counter():
+        count = [0]
+
+        def before(*_args):
+            count[0] += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield count
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", before)
+
+    return counter
