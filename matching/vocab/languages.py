@@ -66,7 +66,15 @@ def japanese_rank(code: str | None) -> int:
     return JAPANESE_LEVELS.get(code or "none", 0)
 
 
-def certificate_rank(test: str, level: str) -> int:
-    """CEFR rank of a certificate: JLPT/JFT/CEFR levels map directly, others count as 0."""
-    code = parse_japanese_level(level if test != "JFT-Basic" else "JFT-" + level.upper())
+def certificate_rank(test: str, level: str | None) -> int:
+    """CEFR rank of a certificate's level; 0 when the level means nothing on that scale.
+
+    JLPT, JFT-Basic and CEFR levels map directly; NAT-TEST grades 5Q…1Q mirror N5…N1.
+    """
+    level = (level or "").strip().upper()
+    if test == "JFT-Basic":
+        level = "JFT-" + level.removeprefix("JFT-")
+    elif test == "NAT-TEST" and re.fullmatch(r"[1-5]\s*Q", level):
+        level = "N" + level[0]
+    code = parse_japanese_level(level)
     return japanese_rank(code) if code else 0
