@@ -9,17 +9,19 @@ from flask.cli import AppGroup
 
 from matching.config import PROJECT_ROOT
 from matching.extensions import db
-from matching.models import ROLES, Organisation
-from matching.operations.accounts import AccountError, create_user
+from matching.models import ORG_KINDS, ROLES, Organisation
+from matching.operations.accounts import AccountError, create_user, save_organisation
+from matching.vocab import resolve_province
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+orgs_cli = AppGroup("orgs", help="Manage organisations.")
 import_cli = AppGroup("import", help="Import public-format CSV/XLSX files (all-or-nothing).")
 demo_cli = AppGroup("demo", help="Demo data for a living local site.")
 translate_cli = AppGroup("translate", help="Extract, update and compile translations.")
 
 
 def register(app) -> None:
-    for group in (users_cli, import_cli, demo_cli, translate_cli):
+    for group in (users_cli, orgs_cli, import_cli, demo_cli, translate_cli):
         app.cli.add_command(group)
 
 
@@ -43,6 +45,39 @@ def users_create(email, role, org_code, name, locale, password):
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.email} ({user.role}) in {org.code}")
+
+
+# -- organisations -------------------------------------------------------------------------
+
+
+@orgs_cli.command("create")
+@click.argument("code")
+@click.option("--kind", type=click.Choice(ORG_KINDS), required=True)
+@click.option("--name", required=True)
+@click.option("--province", default=None, help="Province (code or name) of a department or school.")
+@click.option("--country", type=click.Choice(["VN", "JP"]), default=None)
+def orgs_create(code, kind, name, province, country):
+    """Create an organisation CODE (e.g. the platform organisation for the first admin)."""
+    province_code = None
+    if province:
+        province_code = resolve_province(province)
+        if province_code is None:
+            raise click.ClickException(f"unknown province {province!r}")
+    try:
+        org = save_organisation(None, kind=kind, code=code, name=name,
+                                country=country or ("JP" if kind == "employer" else "VN"),
+                                province=province_code)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created organisation {org.code} ({org.kind})")
+
+
+@orgs_cli.command("list")
+def orgs_list():
+    """List organisations: code, kind, province, name."""
+    for org in db.session.scalars(sa.select(Organisation).order_by(Organisation.kind,
+                                                                   Organisation.code)):
+        click.echo(f"{org.code:32} {org.kind:11} {org.province or '-':14} {org.name}")
 
 
 # -- translate -----------------------------------------------------------------------------
