@@ -9,8 +9,10 @@ import os
 from contextlib import contextmanager
 from datetime import date
 
+import flask_babel
 import pytest
 import sqlalchemy as sa
+from flask import g, request_started
 from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
@@ -64,11 +66,19 @@ def app(database_url, tmp_path, app_config, monkeypatch):
     # The instance folder of a test app lives in tmp_path, never in the checkout.
     application.instance_path = str(tmp_path / "instance")
     os.makedirs(application.instance_path, exist_ok=True)
+    # The test holds one app context open, and Flask reuses it for every request the client
+    # makes, so per-request caches kept in `g` (the chosen locale) must be dropped per request.
+    request_started.connect(_forget_request_caches, application)
     with application.app_context():
         yield application
         db.session.remove()
         _empty_tables()
         db.engine.dispose()
+
+
+def _forget_request_caches(_sender, **_extra) -> None:
+    g.pop("locale", None)
+    flask_babel.refresh()
 
 
 def _empty_tables() -> None:

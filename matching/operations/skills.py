@@ -28,5 +28,5 @@ def _select_ids(slugs: set[str]) -> dict[str, int]:
     for start in range(0, len(ordered), 900):
         chunk = ordered[start:start + 900]
         out.update(db.session.execute(
-            sa.select(Skill.slug, Skill.id).where(Skill.slug.in_(chunk))).tuples())
+            sa.select(Skill.slug, Skill.id).where(Skill.slug.in_(chunk))).all())
     return out

@@ -1,0 +1,300 @@
+"""Registry forms. Choices are built per request in ``__init__`` so labels follow the locale;
+every validator and parse error carries its own translatable message.
+"""
+
+import re
+import unicodedata
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from matching.i18n import GENDER_LABELS, STATUS_LABELS, _l, locale_code
+from matching.models import TRAINEE_STATUSES
+from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold
+from matching.vocab.languages import CERTIFICATE_LANGUAGES, CERTIFICATE_TESTS, LEVEL_CHOICES
+from matching.vocab.skills import parse_skills
+
+MIN_AGE, MAX_AGE = 15, 65
+
+LEVEL_LABELS = {"none": _l("None"), "JFT-A2": _l("JFT-Basic A2")}
+LANGUAGE_LABELS = {"ja": _l("Japanese"), "ko": _l("Korean"), "de": _l("German"),
+                   "en": _l("English")}
+SORT_LABELS = {
+    "name": _l("Name"),
+    "external_id": _l("Trainee ID"),
+    "newest": _l("Newest first"),
+    "level": _l("Japanese level"),
+    "available_from": _l("Available from"),
+}
+
+# Katakana (with the long vowel mark ー and the middle dot ・, both in the block) and spaces.
+KATAKANA_RE = re.compile(r"^[\u30A0-\u30FF\u31F0-\u31FF\u3000 ]+$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]+$")
+
+_INVALID_CHOICE = _l("Choose a value from the list.")
+_INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
+_strip = [lambda v: v.strip() if isinstance(v, str) else v]
+
+
+def _kana_filter(value):
+    """Half-width katakana (ｸﾞｴﾝ) becomes full-width; runs of spaces become one."""
+    if not isinstance(value, str):
+        return value
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def level_label(code: str | None) -> str:
+    """How a Japanese level code is shown: "None", "JFT-Basic A2", otherwise the code."""
+    return str(LEVEL_LABELS.get(code or "none", code or ""))
+
+
+def language_label(code: str | None) -> str:
+    return str(LANGUAGE_LABELS.get(code or "", code or ""))
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _by_label(pairs) -> list[tuple[str, str]]:
+    """Alphabetical by label as a Vietnamese reader expects (Đ next to D, not after Z)."""
+    return sorted(pairs, key=lambda pair: fold(str(pair[1])))
+
+
+def _choices(pairs, blank=None) -> list[SelectChoice]:
+    out = [SelectChoice("", str(blank))] if blank is not None else []
+    return out + [SelectChoice(value, str(label)) for value, label in pairs]
+
+
+def level_choices(include_none: bool = True) -> list[SelectChoice]:
+    levels = LEVEL_CHOICES if include_none else [c for c in LEVEL_CHOICES if c != "none"]
+    return _choices((code, level_label(code)) for code in levels)
+
+
+def field_choices(locale: str, blank=None) -> list[SelectChoice]:
+    return _choices(_by_label((f.code, f.name(locale)) for f in FIELDS.values()), blank)
+
+
+def province_choices(locale: str, blank) -> list[SelectChoice]:
+    return _choices(_by_label((p.code, p.name(locale)) for p in PROVINCES.values()), blank)
+
+
+class TraineeForm(FlaskForm):
+    """Register or edit a trainee. ``user`` decides whether the province can be chosen."""
+
+    external_id = StringField(_l("Trainee ID"), filters=_strip, validators=[
+        DataRequired(_l("Enter the trainee's ID.")),
+        Length(max=64, message=_l("The ID can have at most %(max)d characters.")),
+    ])
+    full_name = StringField(_l("Full name"), filters=_strip, validators=[
+        DataRequired(_l("Enter the trainee's full name.")),
+        Length(max=200, message=_l("The name can have at most %(max)d characters.")),
+    ])
+    name_kana = StringField(_l("Name in katakana"), filters=[_kana_filter], validators=[
+        Optional(),
+        Length(max=200, message=_l("The name can have at most %(max)d characters.")),
+        Regexp(KATAKANA_RE, message=_l("Write the name in katakana only (for example "
+                                       "グエン・ヴァン・アン).")),
+    ])
+    date_of_birth = DateField(_l("Date of birth"), invalid_value_message=_INVALID_DATE,
+                              validators=[InputRequired(_l("Enter the date of birth."))])
+    gender = SelectField(_l("Gender"), default="", invalid_choice_message=_INVALID_CHOICE)
+    province = SelectField(_l("Province"), invalid_choice_message=_INVALID_CHOICE,
+                           validators=[DataRequired(_l("Choose a province."))])
+    school = StringField(_l("School"), filters=_strip, validators=[
+        Optional(),
+        Length(max=200, message=_l("The school name can have at most %(max)d characters.")),
+    ])
+    field = SelectField(_l("Field"), invalid_choice_message=_INVALID_CHOICE,
+                        validators=[DataRequired(_l("Choose a field."))])
+    skills = StringField(_l("Skills"), filters=_strip, validators=[
+        Optional(),
+        Length(max=1000, message=_l("The skills can have at most %(max)d characters.")),
+    ])
+    japanese_level = SelectField(_l("Japanese level"), default="none",
+                                 invalid_choice_message=_INVALID_CHOICE)
+    training_hours = IntegerField(
+        _l("Training hours"), default=0,
+        invalid_value_message=_l("Enter a whole number of hours."),
+        validators=[Optional(), NumberRange(min=0, max=100_000,
+                                            message=_l("Enter a number of hours from 0."))])
+    experience_years = DecimalField(
+        _l("Years of experience"), places=1, default=0,
+        invalid_value_message=_l("Enter a number, for example 1.5."),
+        validators=[Optional(), NumberRange(min=0, max=50,
+                                            message=_l("Enter a number from 0 to 50."))])
+    preferred_prefectures = SelectMultipleField(
+        _l("Preferred prefectures"),
+        invalid_choice_message=_l("Choose prefectures from the list."))
+    available_from = DateField(_l("Available from"), invalid_value_message=_INVALID_DATE,
+                               validators=[Optional()])
+    email = EmailField(_l("E-mail"), filters=_strip, validators=[
+        Optional(),
+        Email(_l("Enter a valid e-mail address.")),
+        Length(max=254, message=_l("The e-mail address is too long.")),
+    ])
+    phone = StringField(_l("Phone"), filters=_strip, validators=[Optional()])
+    consent = BooleanField(_l("The trainee agreed to be shown to employers"))
+    status = SelectField(_l("Status"), invalid_choice_message=_INVALID_CHOICE)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, user, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        locale = locale_code()
+        self.gender.choices = _choices(
+            ((code, label) for code, label in GENDER_LABELS.items()), _l("Not specified"))
+        self.field.choices = field_choices(locale, _l("Choose a field"))
+        self.japanese_level.choices = level_choices()
+        self.preferred_prefectures.choices = _choices(
+            (p.code, p.name(locale)) for p in PREFECTURES.values())
+        if user.role == "department":
+            # A department registers in its own province only: no field to tamper with.
+            del self.province
+        else:
+            self.province.choices = province_choices(locale, _l("Choose a province"))
+        if editing:
+            self.status.choices = _choices(
+                (code, STATUS_LABELS[code]) for code in TRAINEE_STATUSES)
+        else:
+            del self.status
+
+    def validate_date_of_birth(self, field):
+        if field.data is None:
+            return
+        if not MIN_AGE <= age_on(field.data, date.today()) <= MAX_AGE:
+            raise ValidationError(_l("The trainee must be between %(min)d and %(max)d years old.",
+                                     min=MIN_AGE, max=MAX_AGE))
+
+    def validate_skills(self, field):
+        if any(len(slug) > 80 for slug in parse_skills(field.data)):
+            raise ValidationError(_l("A skill can have at most 80 characters."))
+
+    def validate_phone(self, field):
+        digits = sum(c.isdigit() for c in field.data or "")
+        if not _PHONE_CHARS.match(field.data or "") or not 6 <= digits <= 15:
+            raise ValidationError(_l("Enter a phone number with 6 to 15 digits, "
+                                     "for example +84 912 345 678."))
+
+    def registry_data(self) -> dict:
+        """The cleaned values in the shape ``operations.registry`` expects."""
+        data = {name: f.data for name, f in self._fields.items()
+                if name not in ("csrf_token", "submit")}
+        data["skills"] = parse_skills(data.get("skills"))
+        data["training_hours"] = data.get("training_hours") or 0
+        data["experience_years"] = float(data.get("experience_years") or 0)
+        data["gender"] = data.get("gender") or None
+        return data
+
+
+def trainee_form_data(trainee) -> dict:
+    """A stored trainee as form ``data`` (skills and prefectures in their form shapes)."""
+    return {
+        "external_id": trainee.external_id, "full_name": trainee.full_name,
+        "name_kana": trainee.name_kana, "date_of_birth": trainee.date_of_birth,
+        "gender": trainee.gender or "", "province": trainee.province,
+        "school": trainee.school, "field": trainee.field,
+        "skills": "; ".join(trainee.skill_slugs), "japanese_level": trainee.japanese_level,
+        "training_hours": trainee.training_hours,
+        "experience_years": trainee.experience_years,
+        "preferred_prefectures": trainee.prefecture_codes,
+        "available_from": trainee.available_from, "email": trainee.email,
+        "phone": trainee.phone, "consent": trainee.consent, "status": trainee.status,
+    }
+
+
+class SearchForm(FlaskForm):
+    """The list's GET filters; never validated: ``queries.filtered_trainees`` ignores junk."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"))
+    field = SelectField(_l("Field"), validate_choice=False)
+    level = SelectField(_l("Japanese level at least"), validate_choice=False)
+    status = SelectField(_l("Status"), validate_choice=False)
+    school = SelectField(_l("School"), validate_choice=False)
+    province = SelectField(_l("Province"), validate_choice=False)
+    sort = SelectField(_l("Sort by"), validate_choice=False)
+    dir = SelectField(_l("Order"), validate_choice=False)
+
+    def __init__(self, *args, user, schools: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        locale = locale_code()
+        self.field.choices = field_choices(locale, _l("All fields"))
+        self.level.choices = [SelectChoice("", str(_l("Any level"))),
+                              *level_choices(include_none=False)]
+        self.status.choices = _choices(
+            ((code, STATUS_LABELS[code]) for code in TRAINEE_STATUSES), _l("All statuses"))
+        self.school.choices = _choices(((s, s) for s in schools), _l("All schools"))
+        if user.role == "admin":
+            self.province.choices = province_choices(locale, _l("All provinces"))
+        else:
+            del self.province
+        self.sort.choices = _choices(SORT_LABELS.items())
+        self.dir.choices = _choices((("", _l("Default order")), ("asc", _l("Ascending")),
+                                     ("desc", _l("Descending"))))
+
+
+class CertificateForm(FlaskForm):
+    """A language certificate on the trainee page."""
+
+    language = SelectField(_l("Language"), default="ja", invalid_choice_message=_INVALID_CHOICE)
+    test = SelectField(_l("Test"), invalid_choice_message=_INVALID_CHOICE)
+    level = StringField(_l("Level"), filters=_strip, validators=[
+        Optional(), Length(max=16, message=_l("The level can have at most %(max)d characters."))])
+    score = IntegerField(_l("Score"), invalid_value_message=_l("Enter a whole number."),
+                         validators=[Optional(), NumberRange(
+                             min=0, max=1000, message=_l("Enter a score from 0 to 1000."))])
+    issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
+                          validators=[InputRequired(_l("Enter the issue date."))])
+    expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
+                           validators=[Optional()])
+    submit = SubmitField(_l("Add certificate"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = _choices((c, LANGUAGE_LABELS[c]) for c in CERTIFICATE_LANGUAGES)
+        self.test.choices = _choices((t, t) for t in CERTIFICATE_TESTS)
+
+    def validate_expires_on(self, field):
+        if field.data and self.issued_on.data and field.data < self.issued_on.data:
+            raise ValidationError(_l("The expiry date cannot be before the issue date."))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here: the Optional() validators stop the per-field chains on empty input.
+        if valid and not self.level.data and self.score.data is None:
+            self.level.errors.append(_l("Enter the level or the score."))
+            return False
+        return valid
+
+    def certificate_data(self) -> dict:
+        return {name: self._fields[name].data
+                for name in ("language", "test", "level", "score", "issued_on", "expires_on")}
+
+
+class EmptyForm(FlaskForm):
+    """A POST button: only the CSRF token."""
