@@ -1,0 +1,1 @@
+"""Runnable benchmark scripts and the synthetic world generator (importable by tests)."""

@@ -1,0 +1,108 @@
+"""Ranking speed on synthetic pools: one job order end to end versus the BLAS floor.
+
+    .venv/bin/python -m benchmarks.bench_rank [--sizes 10000 100000 1000000] [--runs 15]
+
+For each pool size, the median over ``runs`` job orders of:
+
+- features: ``job_features`` into the pool's reusable buffer (job-dependent columns only);
+- score: ``X @ w`` (float32 sgemv) and top: top-50 by ``top_k``;
+- end to end: ``rank_pool`` (the three above, plus copying the 50 rows out);
+- cold: the same with a freshly allocated feature block (no buffer reuse);
+- floor: the raw numpy float32 matrix-vector product over the same feature matrix
+  (F-ordered as built, and a C-contiguous copy for reference);
+- ratio: end to end / floor (F).
+
+The pool itself is built once per size from arrays (``make_pool``) and timed separately:
+that is the cached part, rebuilt only when the registry changes.
+
+BLAS runs single-threaded by default (``--blas-threads``): a matrix-vector product is
+memory-bound, a second thread gains nothing at 1M rows, and on a shared 2-core VM waking it
+costs ~8 ms now and then, which would swamp both the pipeline and the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmarks.synthetic import make_jobs, make_pool
+from matching.ranking.features import job_features, top_k
+from matching.ranking.model import PRIOR, rank_pool
+
+
+def _median_ms(fn, args_list) -> float:
+    times = []
+    for args in args_list:
+        t = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def bench_size(n: int, runs: int = 15, k: int = 50, seed: int = 0) -> dict:
+    """Timings (milliseconds, medians) for one pool size."""
+    w = PRIOR.weights.astype(np.float32)
+    t = time.perf_counter()
+    pool = make_pool(n, seed=seed)
+    build_s = time.perf_counter() - t
+    jobs = [(j,) for j in make_jobs(runs, np.random.default_rng(seed + 1))]
+    buf = pool.buffer()
+    rank_pool(PRIOR, pool, jobs[0][0], k)  # warm up caches and BLAS
+    scores = [(PRIOR.score(job_features(pool, j, out=buf)).copy(),) for (j,) in jobs]
+    X = job_features(pool, jobs[0][0], out=buf)
+    XC = np.ascontiguousarray(X)
+    row = {
+        "n": n,
+        "build_s": build_s,
+        "features": _median_ms(lambda j: job_features(pool, j, out=buf), jobs),
+        "score": _median_ms(lambda: X @ w, [()] * runs),
+        "top": _median_ms(lambda s: top_k(s, pool.ids, k), scores),
+        "end_to_end": _median_ms(lambda j: rank_pool(PRIOR, pool, j, k), jobs),
+        "cold": _median_ms(lambda j: top_k(PRIOR.score(job_features(pool, j)), pool.ids, k),
+                           jobs),
+        "floor": _median_ms(lambda: X @ w, [()] * runs),
+        "floor_c": _median_ms(lambda: XC @ w, [()] * runs),
+    }
+    row["ratio"] = row["end_to_end"] / row["floor"]
+    return row
+
+
+def bench_in_process(sizes=(10_000, 100_000, 1_000_000), runs: int = 15, k: int = 50,
+                     seed: int = 0) -> list[dict]:
+    """Timings per pool size, as dicts (see ``bench_size``)."""
+    return [bench_size(n, runs, k, seed) for n in sizes]
+
+
+def print_table(rows: list[dict]) -> None:
+    """The timings as an aligned text table."""
+    head = ("pool", "build s", "features", "score", "top-50", "end-to-end", "cold",
+            "floor F", "floor C", "ratio")
+    print("  ".join(f"{h:>10}" for h in head) + "   (ms, median)")
+    for r in rows:
+        cells = [f"{r['n']:>10,}", f"{r['build_s']:>10.2f}"]
+        cells += [f"{r[key]:>10.2f}" for key in ("features", "score", "top", "end_to_end",
+                                                 "cold", "floor", "floor_c")]
+        cells.append(f"{r['ratio']:>9.1f}x")
+        print("  ".join(cells))
+
+
+def main(argv=None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--top", type=int, default=50)
+    parser.add_argument("--blas-threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        rows = bench_in_process(args.sizes, args.runs, args.top)
+    print(f"BLAS threads: {args.blas_threads}")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""Linear ranking models: the expert prior, pairwise learning-to-rank, blending (DESIGN §5).
+
+A model is a weight per feature (plus a bias), so every score is a sum of per-feature
+contributions the UI can show. Learning uses the pairwise transform (RankSVM style): within
+one job order, each pair of decided candidates with different grades becomes a difference
+vector labelled by which one the employer graded higher, and a linear classifier without
+intercept separates them. Its weights, folded back to raw feature units, rank.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupShuffleSplit
+
+from matching.ranking.features import FEATURES, Job, Pool, job_features, top_k
+from matching.ranking.metrics import mean_ndcg
+
+GRADES = {"selected": 3, "interviewed": 2, "shortlisted": 1, "rejected": 0}
+
+
+class TooFewDecisions(ValueError):
+    """Not enough decisions to learn from; the caller keeps the current model (the prior)."""
+
+
+@dataclass
+class LinearModel:
+    """``score = X @ weights + bias`` over ``features`` (raw feature units)."""
+
+    weights: np.ndarray
+    bias: float = 0.0
+    features: tuple[str, ...] = FEATURES
+    kind: str = "prior"  # prior | learned | blend
+    metrics: dict = field(default_factory=dict)
+    trained_at: str | None = None
+    n_decisions: int = 0
+    n_job_orders: int = 0
+    alpha: float = 0.0  # weight of the learned part in a blend (1.0 learned, 0.0 prior)
+
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        self.features = tuple(self.features)
+        if self.weights.shape != (len(self.features),):
+            raise ValueError("one weight per feature")
+
+    def compatible(self, features: tuple[str, ...] = FEATURES) -> bool:
+        """Whether the model scores exactly these features (a stored model may predate them)."""
+        return self.features == tuple(features)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Scores of the rows of ``X`` (float32 when X is, without upcasting X)."""
+        X = np.asarray(X)
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        s = X @ self.weights.astype(dtype)
+        return s + dtype.type(self.bias) if self.bias else s
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """Per-feature contributions ``X * weights``; each row sums to score − bias."""
+        return np.asarray(X, dtype=np.float64) * self.weights
+
+    def to_dict(self) -> dict:
+        """JSON-safe representation."""
+        return {
+            "kind": self.kind,
+            "features": list(self.features),
+            "weights": [float(w) for w in self.weights],
+            "bias": float(self.bias),
+            "alpha": float(self.alpha),
+            "trained_at": self.trained_at,
+            "n_decisions": int(self.n_decisions),
+            "n_job_orders": int(self.n_job_orders),
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LinearModel:
+        """The model written by ``to_dict``."""
+        return cls(weights=np.array(data["weights"], dtype=np.float64),
+                   bias=float(data.get("bias", 0.0)), features=tuple(data["features"]),
+                   kind=data.get("kind", "learned"), metrics=dict(data.get("metrics") or {}),
+                   trained_at=data.get("trained_at"),
+                   n_decisions=int(data.get("n_decisions", 0)),
+                   n_job_orders=int(data.get("n_job_orders", 0)),
+                   alpha=float(data.get("alpha", 0.0)))
+
+
+_PRIOR_WEIGHTS = {
+    "required_coverage": 3.0,
+    "preferred_coverage": 1.0,
+    "required_all": 1.0,
+    "field_match": 1.0,
+    "field_x_required": 0.5,
+    "language_above": 0.4,
+    "language_below": -1.0,
+    "below_minimum": -2.0,
+    "experience_log": 0.6,
+    "training": 0.3,
+    "prefecture_match": 0.3,
+    "available_by_start": 0.8,
+}
+PRIOR = LinearModel(np.array([_PRIOR_WEIGHTS[f] for f in FEATURES]), kind="prior")
+"""The expert prior, used until enough decisions exist (and said so in the UI).
+
+======================  ======  ==========================================================
+feature                 weight  why
+======================  ======  ==========================================================
+required_coverage        +3.0   what the employer asked for first; the biggest single term
+preferred_coverage       +1.0   nice-to-have skills: a third of a required one
+required_all             +1.0   a candidate with *every* required skill needs no retraining
+field_match              +1.0   same SSW field: the visa track and the training fit
+field_x_required         +0.5   skills learnt in the same field transfer better
+language_above           +0.4   each level above the minimum helps (capped at 3 levels)
+language_below           -1.0   each level below the minimum is a real gap…
+below_minimum            -2.0   …and any shortfall fails the employer's stated requirement
+experience_log           +0.6   experience, with diminishing returns (log1p years)
+training                 +0.3   pre-departure training, diminishing returns (log1p h/100)
+prefecture_match         +0.3   wants to live there: lower early-return risk (0.5 if open)
+available_by_start       +0.8   cannot start on time is costly but can be negotiated
+======================  ======  ==========================================================
+
+One level below the minimum costs 3.0 (the flag and one level), as much as the whole
+required-coverage term; missing every required skill in the right field costs 4.5.
+"""
+
+
+def valid_grades(grades) -> np.ndarray:
+    """Mask of rows with a usable grade (NaN or negative = never shown = missing data)."""
+    g = np.asarray(grades, dtype=np.float64)
+    return np.isfinite(g) & (g >= 0)
+
+
+def pairs(grades, groups, *, max_pairs_per_group: int = 5000, random_state: int = 0):
+    """Row pairs ``(winner, loser)`` with different grades within each group.
+
+    Groups with more than ``max_pairs_per_group`` such pairs are subsampled (seeded).
+    """
+    rng = np.random.default_rng(random_state)
+    grades = np.asarray(grades, dtype=np.float64)
+    groups = np.asarray(groups)
+    rows = np.flatnonzero(valid_grades(grades))
+    rows = rows[np.argsort(groups[rows], kind="stable")]
+    cuts = np.flatnonzero(groups[rows][1:] != groups[rows][:-1]) + 1
+    winners, losers = [], []
+    for block in np.split(rows, cuts):
+        if len(block) < 2:
+            continue
+        i, j = np.triu_indices(len(block), 1)
+        gi, gj = grades[block[i]], grades[block[j]]
+        keep = gi != gj
+        i, j, first = i[keep], j[keep], (gi > gj)[keep]
+        if len(i) > max_pairs_per_group:
+            pick = np.sort(rng.choice(len(i), max_pairs_per_group, replace=False))
+            i, j, first = i[pick], j[pick], first[pick]
+        winners.append(block[np.where(first, i, j)])
+        losers.append(block[np.where(first, j, i)])
+    if not winners:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    return np.concatenate(winners), np.concatenate(losers)
+
+
+def decision_matrix(pool: Pool, jobs: Sequence[Job],
+                    decisions: Iterable[tuple[int, int, float]]):
+    """Training rows from decisions ``(job_index, trainee_id, grade)``.
+
+    Returns ``(X, grades, groups)``: the feature rows of the decided trainees only (the pool
+    is subset per job, so cost follows the number of decisions, not the pool size), grades
+    as float, groups = job index. Decisions on trainees absent from the pool are skipped.
+    """
+    by_job: dict[int, list[tuple[int, float]]] = {}
+    for job_index, trainee_id, grade in decisions:
+        by_job.setdefault(int(job_index), []).append((int(trainee_id), float(grade)))
+    blocks, grades, groups = [], [], []
+    for job_index in sorted(by_job):
+        tids, g = zip(*by_job[job_index], strict=True)
+        rows = pool.rows_for(tids)
+        keep = rows >= 0
+        if not keep.any():
+            continue
+        sub = pool.subset(rows[keep])
+        blocks.append(np.ascontiguousarray(job_features(sub, jobs[job_index])))
+        grades.append(np.asarray(g, dtype=np.float64)[keep])
+        groups.append(np.full(int(keep.sum()), job_index, dtype=np.int64))
+    if not blocks:
+        return (np.empty((0, len(FEATURES)), dtype=np.float32), np.empty(0), np.empty(0, int))
+    return np.vstack(blocks), np.concatenate(grades), np.concatenate(groups)
+
+
+def fit_pairwise(X, grades, groups, *, C: float = 1.0, random_state: int = 0,
+                 max_pairs_per_group: int = 5000) -> LinearModel:
+    """A learned ``LinearModel`` from graded rows grouped by job order.
+
+    Features are standardised (so C regularises them evenly) and the scale is folded back,
+    so the stored weights apply to raw features. Pairs are oriented winner − loser and every
+    other one is flipped, which balances the two classes exactly; each pair is weighted by
+    its grade difference (selected over rejected says more than shortlisted over rejected).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    grades = np.asarray(grades, dtype=np.float64)
+    win, lose = pairs(grades, groups, max_pairs_per_group=max_pairs_per_group,
+                      random_state=random_state)
+    if len(win) == 0:
+        raise TooFewDecisions("no pair of candidates with different grades in one job order")
+    scale = X[valid_grades(grades)].std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    diff = (X[win] - X[lose]) / scale
+    label = np.ones(len(win))
+    label[1::2] = -1
+    diff[1::2] *= -1
+    clf = LogisticRegression(C=C, fit_intercept=False, max_iter=2000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        clf.fit(diff, label, sample_weight=grades[win] - grades[lose])
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return LinearModel(clf.coef_.ravel() / scale, 0.0, FEATURES, kind="learned",
+                       metrics={"n_pairs": int(len(win)), "converged": converged},
+                       n_decisions=int(valid_grades(grades).sum()),
+                       n_job_orders=labelled_groups(grades, groups).size)
+
+
+def blend(prior: LinearModel, learned: LinearModel, n_labelled_job_orders: int,
+          k: float = 20) -> LinearModel:
+    """Shrink the learned model towards the prior: α = n / (n + k) on the learned part.
+
+    Both weight vectors (and biases) are divided by their weight vector's L2 norm first, so
+    neither dominates through scale alone. With k = 20, 20 labelled job orders give α = 0.5
+    and 180 give α = 0.9; the stored ``alpha`` says how much was learned.
+    """
+    n = max(int(n_labelled_job_orders), 0)
+    alpha = n / (n + k) if n + k > 0 else 1.0
+    pn = np.linalg.norm(prior.weights) or 1.0
+    ln = np.linalg.norm(learned.weights) or 1.0
+    weights = (1 - alpha) * prior.weights / pn + alpha * learned.weights / ln
+    bias = (1 - alpha) * prior.bias / pn + alpha * learned.bias / ln
+    return LinearModel(weights, float(bias), learned.features, kind="blend",
+                       metrics=dict(learned.metrics), trained_at=learned.trained_at,
+                       n_decisions=learned.n_decisions, n_job_orders=learned.n_job_orders,
+                       alpha=float(alpha))
+
+
+def labelled_groups(grades, groups) -> np.ndarray:
+    """Group keys that have at least two different usable grades (so at least one pair)."""
+    valid = valid_grades(grades)
+    g = np.asarray(groups)[valid]
+    v = np.asarray(grades, dtype=np.float64)[valid]
+    if len(g) == 0:
+        return np.empty(0, dtype=np.asarray(groups).dtype)
+    keys, inverse = np.unique(g, return_inverse=True)
+    low = np.full(len(keys), np.inf)
+    high = np.full(len(keys), -np.inf)
+    np.minimum.at(low, inverse, v)
+    np.maximum.at(high, inverse, v)
+    return keys[high > low]
+
+
+def baseline_scores(X: np.ndarray) -> np.ndarray:
+    """Skill overlap: required coverage plus half the preferred coverage."""
+    X = np.asarray(X)
+    return X[:, FEATURES.index("required_coverage")] + 0.5 * X[
+        :, FEATURES.index("preferred_coverage")]
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` hands back: the model to store, the pure learned one and metrics."""
+
+    model: LinearModel
+    learned: LinearModel
+    metrics: dict
+
+
+def _ndcgs(scores, grades, groups) -> dict:
+    values = {k: mean_ndcg(scores, grades, groups, k) for k in (10, 5)}
+    # None, not NaN, when no held-out job order has a positive grade: stays valid JSON.
+    return {f"ndcg@{k}": round(v, 4) if np.isfinite(v) else None for k, v in values.items()}
+
+
+def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
+          min_job_orders: int = 5, min_pairs: int = 50, C: float = 1.0,
+          blend_k: float = 20) -> TrainResult:
+    """Split by job order, fit, report held-out NDCG, refit on everything.
+
+    Held-out NDCG@10/@5 are reported for the learned model, the blend, the prior and the
+    skill-overlap baseline. The returned ``model`` is the blend of the prior and the model
+    refit on every labelled job order (``blend_k=0`` returns the learned model itself).
+    Raises ``TooFewDecisions`` below ``min_job_orders`` labelled job orders or
+    ``min_pairs`` usable pairs.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    grades = np.asarray(grades, dtype=np.float64)
+    groups = np.asarray(groups)
+    keys = labelled_groups(grades, groups)
+    if len(keys) < min_job_orders:
+        raise TooFewDecisions(
+            f"only {len(keys)} job order(s) have decisions with two different grades; "
+            f"at least {min_job_orders} are needed")
+    rows = np.flatnonzero(valid_grades(grades) & np.isin(groups, keys))
+    n_pairs = len(pairs(grades[rows], groups[rows])[0])
+    if n_pairs < min_pairs:
+        raise TooFewDecisions(
+            f"only {n_pairs} pair(s) of differently graded candidates; at least {min_pairs} "
+            "are needed")
+    X, grades, groups = X[rows], grades[rows], groups[rows]
+
+    split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+    tr, te = next(split.split(X, grades, groups))
+    n_train = len(np.unique(groups[tr]))
+    held_out_model = fit_pairwise(X[tr], grades[tr], groups[tr], C=C, random_state=random_state)
+    held_blend = blend(PRIOR, held_out_model, n_train, blend_k) if blend_k else held_out_model
+    Xt, gt, grt = X[te], grades[te], groups[te]
+    held_out = {
+        "learned": _ndcgs(held_out_model.score(Xt), gt, grt),
+        "blend": _ndcgs(held_blend.score(Xt), gt, grt),
+        "prior": _ndcgs(PRIOR.score(Xt), gt, grt),
+        "baseline": _ndcgs(baseline_scores(Xt), gt, grt),
+    }
+
+    learned = fit_pairwise(X, grades, groups, C=C, random_state=random_state)
+    learned.trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    model = blend(PRIOR, learned, len(keys), blend_k) if blend_k else learned
+    metrics = {
+        "held_out": held_out,
+        "n_pairs": n_pairs,
+        "n_decisions": int(len(rows)),
+        "n_job_orders": int(len(keys)),
+        "n_train_job_orders": n_train,
+        "n_test_job_orders": int(len(np.unique(grt))),
+        "alpha": float(model.alpha) if blend_k else 1.0,
+    }
+    learned.metrics = dict(metrics, converged=learned.metrics.get("converged", True))
+    model.metrics = learned.metrics
+    return TrainResult(model=model, learned=learned, metrics=metrics)
+
+
+@dataclass
+class Ranked:
+    """The top of one job order's ranking: pool rows, trainee ids, scores, feature rows."""
+
+    rows: np.ndarray
+    ids: np.ndarray
+    scores: np.ndarray
+    X: np.ndarray
+
+
+def rank_pool(model: LinearModel, pool: Pool, job: Job, k: int = 50,
+              out: np.ndarray | None = None) -> Ranked:
+    """Score the whole pool for ``job`` and keep the ``k`` best (ties by trainee id).
+
+    Uses the pool's per-thread buffer unless ``out`` is given; the returned feature rows
+    are copies, safe to keep.
+    """
+    X = job_features(pool, job, out=pool.buffer() if out is None else out)
+    scores = model.score(X)
+    rows = top_k(scores, pool.ids, k)
+    return Ranked(rows, pool.ids[rows], scores[rows], X[rows])
