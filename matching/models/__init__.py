@@ -1,5 +1,13 @@
 """The domain model (DESIGN §2), one module per aggregate."""
 
+from matching.models.jobs import (
+    DECISION_GRADES,
+    DECISIONS,
+    JOB_STATUSES,
+    VISA_TRACKS,
+    Decision,
+    JobOrder,
+)
 from matching.models.orgs import ORG_KINDS, ROLES, Organisation, User
 from matching.models.trainees import (
     GENDERS,
@@ -11,6 +19,12 @@ from matching.models.trainees import (
 )
 
 __all__ = [
+    "DECISIONS",
+    "DECISION_GRADES",
+    "JOB_STATUSES",
+    "VISA_TRACKS",
+    "Decision",
+    "JobOrder",
     "GENDERS",
     "ORG_KINDS",
     "ROLES",
