@@ -1,0 +1,323 @@
+"""What every importer shares: reading CSV / XLSX into text rows, parsing cells, results.
+
+It knows files and cells, not trainees. A row is ``(line, {column: text})`` where ``line``
+is the row number a spreadsheet user sees (the header is line 1).
+"""
+
+import csv
+import difflib
+import functools
+import io
+import os
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import date, datetime, time
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
+
+from matching.i18n import _l
+
+EXTENSIONS = (".csv", ".xlsx")
+
+Row = tuple[int, dict[str, str]]
+
+
+class CellError(ValueError):
+    """One cell's problem; ``message`` is translated (lazy) and safe to show."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read at all; ``message`` is translated (lazy) and safe to show."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def cell_text(value) -> str:
+    """A cell as text: XLSX numbers lose a spurious ``.0``, dates become ISO ``YYYY-MM-DD``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        # Excel stores every number as a float: ID 1001 must stay "1001", not "1001.0".
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_table(stream, filename: str) -> tuple[list[str], list[Row]]:
+    """The header (trimmed, lower-case) and the non-empty data rows of a .csv or .xlsx file.
+
+    Raises ImportFileError for an unsupported extension, an unreadable or empty file, text
+    that is not UTF-8 or duplicate column names.
+    """
+    ext = os.path.splitext(filename or "")[1].lower()
+    if ext not in EXTENSIONS:
+        raise ImportFileError(_l("Only .csv and .xlsx files can be imported."))
+    records = _csv_records(stream) if ext == ".csv" else _xlsx_records(stream)
+    try:
+        return _table(records)
+    finally:
+        records.close()  # closes the workbook even when reading stops early
+
+
+def _max_rows() -> int:
+    return current_app.config.get("IMPORT_MAX_ROWS", 200_000) if has_app_context() else 200_000
+
+
+def _table(records) -> tuple[list[str], list[Row]]:
+    header: list[str] | None = None
+    rows: list[Row] = []
+    limit = _max_rows()
+    for line, cells in records:
+        texts = [cell_text(c) for c in cells]
+        if not any(texts):
+            continue  # blank rows (and blank lines before the header) are skipped silently
+        if header is None:
+            header = [t.lower() for t in texts]
+            _check_duplicates(header)
+            continue
+        if len(rows) >= limit:
+            raise ImportFileError(_l("The file has more than %(limit)d rows; please split it.",
+                                     limit=limit))
+        row = dict.fromkeys(header, "")
+        for name, text in zip(header, texts, strict=False):
+            if text:
+                row[name] = text
+        if len(texts) > len(header) and any(texts[len(header):]):
+            # Values beyond the last header cell: reported as a column without a header.
+            row[""] = next(t for t in texts[len(header):] if t)
+        rows.append((line, row))
+    if header is None:
+        raise ImportFileError(_l("The file is empty: it has no header row."))
+    return header, rows
+
+
+def _check_duplicates(header: list[str]) -> None:
+    seen = set()
+    for name in header:
+        if name and name in seen:
+            raise ImportFileError(_l("The column “%(column)s” appears twice in the header.",
+                                     column=name))
+        seen.add(name)
+
+
+def _csv_records(stream):
+    data = stream.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError(_l(
+            "The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”."
+        )) from None
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    # Excel in a locale with a decimal comma (Vietnamese among them) saves CSV with ";".
+    # Header names never contain either character, so the header line tells which it is.
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        # A spreadsheet row is one record, even when a quoted cell spans several lines.
+        yield from enumerate(reader, start=1)
+    except csv.Error:
+        raise ImportFileError(_l("The file could not be read as CSV.")) from None
+
+
+def _xlsx_records(stream):
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it ignores; they do not matter here.
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds (zip, XML, key errors) for a bad file
+        raise ImportFileError(_l("The file could not be read as an Excel (.xlsx) workbook."
+                                 )) from None
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise ImportFileError(_l("The file is empty: it has no header row."))
+        # The first worksheet is the data; read-only mode streams it row by row.
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    finally:
+        workbook.close()
+
+
+# -- cells: shared by every importer ---------------------------------------------------------
+
+_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_PHONE = re.compile(r"[0-9+()./\- ]{3,40}")
+
+
+def short(text: str) -> str:
+    """A cell value short enough to quote in an error message."""
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def clean_text(text: str) -> str:
+    """As typed, but NFC-normalised with whitespace collapsed (the same name, one spelling)."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def text_parser(limit: int) -> Callable[[str], str]:
+    """A parser for free text of at most ``limit`` characters (the column's size)."""
+
+    def parse(text: str) -> str:
+        text = clean_text(text)
+        if len(text) > limit:
+            raise CellError(_l("This text is longer than %(limit)d characters.", limit=limit))
+        return text
+
+    return parse
+
+
+def parse_date(text: str) -> date:
+    """ISO ``YYYY-MM-DD`` (a time part is ignored) or ``DD/MM/YYYY`` (also ``.`` or ``-``)."""
+    try:
+        match = _DMY.match(text)
+        if match:  # day first, as Vietnamese offices type dates
+            day, month, year = map(int, match.groups())
+            return date(year, month, day)
+        if len(text) > 10:
+            return datetime.fromisoformat(text).date()
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CellError(_l("“%(value)s” is not a date; write YYYY-MM-DD or DD/MM/YYYY.",
+                           value=short(text))) from None
+
+
+def parse_email(text: str) -> str:
+    """The normalised address (domain lower-cased); ``email_validator`` decides validity."""
+    local, at, domain = text.rpartition("@")
+    if at and len(local) <= 64 and _PLAIN_LOCAL.fullmatch(local):
+        # Fast path, same answer: a plain ASCII local part needs no more than this regex,
+        # and the domain (a file repeats a few) goes through email_validator once.
+        normal_domain = _email_domain(domain)
+        if normal_domain and len(local) + 1 + len(normal_domain) <= 254:
+            return f"{local}@{normal_domain}"
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise CellError(_l("“%(value)s” is not a valid e-mail address.",
+                           value=short(text))) from None
+
+
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+@functools.lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str | None:
+    try:
+        return validate_email("x@" + domain, check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
+
+
+def parse_phone(text: str) -> str:
+    if not _PHONE.fullmatch(text) or not any(c.isdigit() for c in text):
+        raise CellError(_l("“%(value)s” is not a phone number.", value=short(text)))
+    return text
+
+
+def memo(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """Cache a parser's answers (and refusals): a file repeats the same few values."""
+    cache: dict[str, tuple[bool, object]] = {}
+
+    def cached(text: str):
+        hit = cache.get(text)
+        if hit is None:
+            try:
+                hit = (True, parse(text))
+            except CellError as exc:
+                hit = (False, exc.message)
+            cache[text] = hit
+        if hit[0]:
+            return hit[1]
+        raise CellError(hit[1])
+
+    return cached
+
+
+# -- results: shared by every importer -------------------------------------------------------
+
+CHUNK = 900  # IN-list size that stays under every database's bound-parameter limit
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str | None
+    message: str  # usually a lazy string: rendered in the reader's locale
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = dc_field(default_factory=list)
+    dry_run: bool = False
+    preview: list[dict] = dc_field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_columns(header: Iterable[str], known: Sequence[str], required: Sequence[str]
+                  ) -> list[RowError]:
+    """File-level errors (line 1): unknown columns (a typo must not drop data) and missing
+    required ones."""
+    names = [h.strip().lower() for h in header]
+    errors = []
+    for name in names:
+        if name and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            if close:
+                message = _l("Unknown column “%(column)s”. Did you mean “%(suggestion)s”?",
+                             column=name, suggestion=close[0])
+            else:
+                message = _l("Unknown column “%(column)s”. The accepted columns are: "
+                             "%(columns)s.", column=name, columns=", ".join(known))
+            errors.append(RowError(1, None, message))
+    for name in required:
+        if name not in names:
+            errors.append(RowError(1, None, _l("The required column “%(column)s” is missing.",
+                                               column=name)))
+    return errors
+
+
+def numbered_rows(rows) -> list[tuple[int, dict[str, str]]]:
+    """``read_table`` rows as they are; plain dicts as text, numbered from line 2, blank
+    rows dropped."""
+    rows = list(rows)
+    if rows and isinstance(rows[0], tuple):
+        return rows  # from read_table: already text, numbered, blank rows gone
+    out = []
+    for index, row in enumerate(rows):
+        texts = {str(k).strip().lower(): cell_text(v) for k, v in row.items()}
+        if any(texts.values()):
+            out.append((index + 2, texts))
+    return out
+
+
+def chunks(items: list, size: int = CHUNK):
+    """Slices of ``items`` small enough for an IN list."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
