@@ -66,18 +66,21 @@ def app(database_url, tmp_path, app_config, monkeypatch):
     # The instance folder of a test app lives in tmp_path, never in the checkout.
     application.instance_path = str(tmp_path / "instance")
     os.makedirs(application.instance_path, exist_ok=True)
-    # The test holds one app context open, and Flask reuses it for every request the client
-    # makes, so per-request caches kept in `g` (the chosen locale) must be dropped per request.
+    # The test holds one app context open and Flask reuses it for every request the client
+    # makes, so what requests cache in `g` (locale, user, CSRF token) is dropped per request.
     request_started.connect(_forget_request_caches, application)
     with application.app_context():
         yield application
+        request_started.disconnect(_forget_request_caches, application)
         db.session.remove()
         _empty_tables()
         db.engine.dispose()
 
 
 def _forget_request_caches(_sender, **_extra) -> None:
-    g.pop("locale", None)
+    """Start each request with an empty `g`, as a fresh app context would in production."""
+    for key in list(g):
+        g.pop(key)
     flask_babel.refresh()
 
 

@@ -1,23 +1,45 @@
 """Organisations, users, log-in with throttling."""
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from matching.extensions import db
+from matching.i18n import ORG_KIND_LABELS as _KIND_LABELS
+from matching.i18n import ROLE_LABELS as _ROLE_LABELS
 from matching.i18n import _l
 from matching.models import Organisation, User
 from matching.models._common import utcnow
-from matching.models.orgs import ROLE_ORG_KIND, ROLES
+from matching.models.orgs import ORG_KINDS, ROLE_ORG_KIND, ROLES
+from matching.vocab import PROVINCES
+
+#: Countries an organisation may be registered in (Vietnam sends, Japan receives).
+ORG_COUNTRIES = ("VN", "JP")
+#: Kinds that belong to one Vietnamese province.
+PROVINCIAL_KINDS = ("department", "school")
+ORG_CODE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MIN_PASSWORD_LENGTH = 8
 
 log = logging.getLogger(__name__)
 
 
 class AccountError(ValueError):
-    """A refused account change; the message is translated (lazy) and safe to show."""
+    """A refused account change; the message is translated (lazy) and safe to show.
+
+    ``field`` names the form field the message is about (``"organisation"``, ``"code"``...),
+    so a view can show it next to that field; ``None`` for the form as a whole.
+    """
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 @dataclass
@@ -39,6 +61,9 @@ def authenticate(email: str, password: str) -> LoginResult:
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     now = utcnow()
     if user is None:
+        # Spend the same time as a real check, so response times do not reveal which
+        # e-mails have an account.
+        check_password_hash(_dummy_hash(), password or "")
         return LoginResult(None)
     if user.locked_until and user.locked_until > now:
         return LoginResult(None, locked_until=user.locked_until)
@@ -58,6 +83,11 @@ def authenticate(email: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("no account has this password")
+
+
 def change_password(user: User, password: str) -> None:
     user.set_password(password)
     db.session.commit()
@@ -70,20 +100,31 @@ def set_user_locale(user: User, locale: str) -> None:
 
 def _check_role_org(role: str, org: Organisation) -> None:
     if role not in ROLES:
-        raise AccountError(_l("Unknown role."))
+        raise AccountError(_l("Unknown role."), field="role")
     if org.kind != ROLE_ORG_KIND[role]:
-        raise AccountError(_l("A user with this role must belong to an organisation of the matching kind."))
+        raise AccountError(
+            _l("A user with the role “%(role)s” must belong to an organisation of the kind "
+               "“%(kind)s”.", role=_ROLE_LABELS[role], kind=_KIND_LABELS[ROLE_ORG_KIND[role]]),
+            field="organisation")
     if role == "department" and not org.province:
-        raise AccountError(_l("A department must have a province."))
+        raise AccountError(_l("A department must have a province."), field="organisation")
+
+
+def _check_password(password: str | None) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(_l("The password must have at least 8 characters."),
+                           field="password")
 
 
 def create_user(email: str, password: str, role: str, org: Organisation, *, name: str = "",
                 locale: str | None = None) -> User:
+    """Validate and create a user; raises ``AccountError`` (with its field) when refused."""
     email = normalise_email(email)
+    if "@" not in email.strip("@"):
+        raise AccountError(_l("Enter a valid e-mail address."), field="email")
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
-        raise AccountError(_l("A user with this e-mail already exists."))
-    if len(password or "") < 8:
-        raise AccountError(_l("The password must have at least 8 characters."))
+        raise AccountError(_l("A user with this e-mail already exists."), field="email")
+    _check_password(password)
     _check_role_org(role, org)
     user = User(email=email, role=role, organisation=org, name=name, locale=locale or None)
     user.set_password(password)
@@ -94,26 +135,66 @@ def create_user(email: str, password: str, role: str, org: Organisation, *, name
 
 
 def update_user(user: User, *, name: str, role: str, org: Organisation, active: bool,
-                locale: str | None, password: str | None = None) -> User:
+                locale: str | None, password: str | None = None,
+                actor: User | None = None) -> User:
+    """Change a user's profile, role, organisation, status and (optionally) password.
+
+    ``actor`` is the administrator making the change: nobody may deactivate or demote
+    themselves, which would lock the last administrator out by a slip of the mouse.
+    """
+    if actor is not None and actor.id == user.id:
+        if not active:
+            raise AccountError(_l("You cannot deactivate your own account."), field="active")
+        if user.role == "admin" and role != "admin":
+            raise AccountError(_l("You cannot remove your own administrator role."),
+                               field="role")
     _check_role_org(role, org)
     if password:
-        if len(password) < 8:
-            raise AccountError(_l("The password must have at least 8 characters."))
+        _check_password(password)
         user.set_password(password)
-    user.name, user.role, user.organisation, user.active = name, role, org, active
+        # A new password set by an administrator is how a locked-out user gets back in.
+        user.failed_logins = 0
+        user.locked_until = None
+    user.name, user.role, user.organisation, user.active = name.strip(), role, org, active
     user.locale = locale or None
     db.session.commit()
     return user
 
 
 def save_organisation(org: Organisation | None, *, kind: str, code: str, name: str,
-                      country: str, province: str | None, active: bool = True) -> Organisation:
-    code = code.strip().lower()
+                      country: str, province: str | None, active: bool = True,
+                      actor: User | None = None) -> Organisation:
+    """Create (``org=None``) or update an organisation; raises ``AccountError`` when refused.
+
+    The province is kept only for departments and schools. ``actor`` may not deactivate
+    the organisation they log in through.
+    """
+    code = (code or "").strip().lower()
+    if kind not in ORG_KINDS:
+        raise AccountError(_l("Unknown organisation kind."), field="kind")
+    if not ORG_CODE_RE.match(code):
+        raise AccountError(_l("Use only lower-case letters, digits and hyphens in the code."),
+                           field="code")
     clash = db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
     if clash is not None and clash is not org:
-        raise AccountError(_l("An organisation with this code already exists."))
-    if kind in ("department", "school") and not province:
-        raise AccountError(_l("A department or school must have a province."))
+        raise AccountError(_l("An organisation with this code already exists."), field="code")
+    if not (name or "").strip():
+        raise AccountError(_l("The name is required."), field="name")
+    if country not in ORG_COUNTRIES:
+        raise AccountError(_l("Unknown country."), field="country")
+    if kind in PROVINCIAL_KINDS:
+        if not province:
+            raise AccountError(_l("A department or school must have a province."),
+                               field="province")
+        if province not in PROVINCES:
+            raise AccountError(_l("Unknown province."), field="province")
+    else:
+        province = None
+    if org is not None:
+        _check_kind_change(org, kind)
+        if actor is not None and not active and actor.organisation_id == org.id:
+            raise AccountError(_l("You cannot deactivate the organisation you log in through."),
+                               field="active")
     if org is None:
         org = Organisation()
         db.session.add(org)
@@ -122,3 +203,18 @@ def save_organisation(org: Organisation | None, *, kind: str, code: str, name: s
     org.active = active
     db.session.commit()
     return org
+
+
+def _check_kind_change(org: Organisation, kind: str) -> None:
+    """Refuse a new kind that no longer fits the roles of the organisation's users."""
+    if kind == org.kind:
+        return
+    roles = db.session.scalars(
+        sa.select(User.role).where(User.organisation_id == org.id).distinct()).all()
+    for role in roles:
+        if ROLE_ORG_KIND.get(role) != kind:
+            raise AccountError(
+                _l("This organisation has users with the role “%(role)s”, which needs the "
+                   "kind “%(kind)s”.", role=_ROLE_LABELS[role],
+                   kind=_KIND_LABELS[ROLE_ORG_KIND[role]]),
+                field="kind")

@@ -1,0 +1,239 @@
+"""Demo data for a living local site: ``flask --app matching demo seed [--trainees N]``.
+
+Idempotent: organisations and users are created only when their code / e-mail is missing
+(existing ones are left as they are), and trainees go through the bulk importer under fixed
+external IDs, so a second run updates the same rows instead of adding new ones. Every value
+comes from ``random.Random`` seeded per trainee number: trainee 17 is the same person whether
+100 or 1,000 are asked for.
+
+Every demo account logs in with ``DEMO_PASSWORD``.
+"""
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from matching.extensions import db
+from matching.models import Organisation, User
+from matching.operations.accounts import AccountError, create_user, save_organisation
+from matching.operations.imports import import_trainees
+from matching.vocab import SKILL_CATALOGUE, fold
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "demo-password"
+DEMO_SEED = 20250701  # the day Vietnam's 34 provinces came into force
+
+
+class DemoError(RuntimeError):
+    """The demo data could not be written (the importer refused generated rows)."""
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    code: str
+    kind: str
+    name: str
+    country: str = "VN"
+    province: str | None = None
+    #: The organisation's demo account: (e-mail, role, display name, preferred locale).
+    account: tuple[str, str, str, str | None] | None = None
+
+
+# Department provinces: (code, external-ID prefix, share of the trainees).
+PROVINCES = [("nghe-an", "NA", 30), ("thanh-hoa", "TH", 25), ("ha-noi", "HN", 18),
+             ("dak-lak", "DL", 14), ("can-tho", "CT", 13)]
+
+ORGANISATIONS = [
+    DemoOrg("demo-platform", "platform", "Nền tảng Kết nối Lao động Việt – Nhật (demo)",
+            account=("admin@demo.example", "admin", "Quản trị viên Demo", None)),
+    DemoOrg("dept-nghe-an", "department", "Sở Nội vụ tỉnh Nghệ An", province="nghe-an",
+            account=("nghe-an@demo.example", "department", "Nguyễn Thị Hồng", "vi")),
+    DemoOrg("dept-thanh-hoa", "department", "Sở Nội vụ tỉnh Thanh Hóa", province="thanh-hoa",
+            account=("thanh-hoa@demo.example", "department", "Lê Văn Thành", "vi")),
+    DemoOrg("dept-ha-noi", "department", "Sở Nội vụ thành phố Hà Nội", province="ha-noi",
+            account=("ha-noi@demo.example", "department", "Phạm Minh Tuấn", "vi")),
+    DemoOrg("dept-dak-lak", "department", "Sở Nội vụ tỉnh Đắk Lắk", province="dak-lak",
+            account=("dak-lak@demo.example", "department", "Y Bình Niê", "vi")),
+    DemoOrg("dept-can-tho", "department", "Sở Nội vụ thành phố Cần Thơ", province="can-tho",
+            account=("can-tho@demo.example", "department", "Huỳnh Thị Mai", "vi")),
+    DemoOrg("school-viet-duc-nghe-an", "school",
+            "Trường Cao đẳng Kỹ thuật Việt – Đức Nghệ An", province="nghe-an"),
+    DemoOrg("school-viet-han-nghe-an", "school",
+            "Trường Cao đẳng Kỹ thuật Công nghiệp Việt Nam – Hàn Quốc", province="nghe-an"),
+    DemoOrg("school-cong-nghiep-thanh-hoa", "school", "Trường Cao đẳng Công nghiệp Thanh Hóa",
+            province="thanh-hoa"),
+    DemoOrg("school-bach-khoa-ha-noi", "school", "Trường Cao đẳng Nghề Bách khoa Hà Nội",
+            province="ha-noi"),
+    DemoOrg("school-y-te-ha-noi", "school", "Trường Cao đẳng Y tế Hà Nội", province="ha-noi"),
+    DemoOrg("school-ky-thuat-dak-lak", "school", "Trường Cao đẳng Kỹ thuật Đắk Lắk",
+            province="dak-lak"),
+    DemoOrg("school-kt-kt-can-tho", "school", "Trường Cao đẳng Kinh tế – Kỹ thuật Cần Thơ",
+            province="can-tho"),
+    DemoOrg("sakura-kensetsu", "employer", "株式会社サクラ建設 (Sakura Kensetsu Co., Ltd.)", "JP",
+            account=("sakura@demo.example", "employer", "田中 浩 (Tanaka Hiroshi)", "ja")),
+    DemoOrg("midori-kaigo", "employer", "社会福祉法人みどり会 (Midori-kai Care)", "JP",
+            account=("midori@demo.example", "employer", "佐藤 恵子 (Sato Keiko)", "ja")),
+    DemoOrg("yamato-foods", "employer", "ヤマト食品工業株式会社 (Yamato Foods)", "JP",
+            account=("yamato@demo.example", "employer", "鈴木 一郎 (Suzuki Ichiro)", "ja")),
+    DemoOrg("hoa-sen-manpower", "agency",
+            "Công ty CP Cung ứng Nhân lực Quốc tế Hoa Sen (Hoa Sen Manpower)",
+            account=("hoasen@demo.example", "agency", "Đỗ Quang Huy", "vi")),
+    DemoOrg("song-hong-hr", "agency", "Công ty TNHH Phát triển Nguồn nhân lực Sông Hồng",
+            account=("songhong@demo.example", "agency", "Vũ Thu Trang", "vi")),
+]
+
+
+@dataclass
+class SeedReport:
+    organisations_created: int = 0
+    users_created: int = 0
+    trainees_created: int = 0
+    trainees_updated: int = 0
+    #: Every demo account: (e-mail, role, organisation name).
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def seed_demo(trainees: int = 300) -> SeedReport:
+    """Create what is missing of the demo organisations and users, then import the trainees."""
+    report = SeedReport()
+    orgs = {org.code: org for org in db.session.scalars(
+        sa.select(Organisation).where(Organisation.code.in_([o.code for o in ORGANISATIONS])))}
+    emails = set(db.session.scalars(sa.select(User.email).where(
+        User.email.in_([o.account[0] for o in ORGANISATIONS if o.account]))))
+    for demo in ORGANISATIONS:
+        try:
+            org = orgs.get(demo.code)
+            if org is None:
+                org = save_organisation(None, kind=demo.kind, code=demo.code, name=demo.name,
+                                        country=demo.country, province=demo.province)
+                report.organisations_created += 1
+            if demo.account is None:
+                continue
+            email, role, name, locale = demo.account
+            if email not in emails:
+                create_user(email, DEMO_PASSWORD, role, org, name=name, locale=locale)
+                report.users_created += 1
+        except AccountError as exc:
+            # Someone made an organisation with a demo code but another kind, for instance.
+            raise DemoError(f"{demo.code}: {exc}") from exc
+        report.accounts.append((email, role, org.name))
+    if trainees > 0:
+        result = import_trainees(demo_trainee_rows(trainees), user=None)
+        if not result.ok:
+            details = "; ".join(f"line {e.line} {e.column}: {e.message}"
+                                for e in result.errors[:5])
+            raise DemoError(f"the importer refused the demo trainees: {details}")
+        report.trainees_created, report.trainees_updated = result.created, result.updated
+    log.info("demo seed: %s", report)
+    return report
+
+
+# -- trainees --------------------------------------------------------------------------------
+
+FAMILY_NAMES = {"Nguyễn": 38, "Trần": 11, "Lê": 9, "Phạm": 7, "Hoàng": 5, "Huỳnh": 4,
+                "Phan": 4, "Vũ": 4, "Võ": 4, "Đặng": 2, "Bùi": 2, "Đỗ": 2, "Hồ": 2, "Ngô": 2,
+                "Dương": 1, "Lý": 1}
+MIDDLE_NAMES = {"M": ["Văn", "Văn", "Minh", "Đức", "Hữu", "Quang", "Thanh", "Công", "Xuân"],
+                "F": ["Thị", "Thị", "Thị", "Ngọc", "Thu", "Hoài", "Thanh", "Minh", "Kim"]}
+GIVEN_NAMES = {"M": ["An", "Bình", "Cường", "Dũng", "Hùng", "Nam", "Quân", "Tuấn", "Việt",
+                     "Hải", "Long", "Phúc", "Khoa", "Đạt", "Thắng", "Sơn", "Trung", "Tâm"],
+               "F": ["An", "Hà", "Hạnh", "Lan", "Linh", "Mai", "Phương", "Tâm", "Thảo",
+                     "Trang", "Tuyết", "Yến", "Hương", "Nhung", "Vy", "Chi", "Dung"]}
+#: Katakana readings, as Japanese résumés write Vietnamese names.
+KANA = {
+    "Nguyễn": "グエン", "Trần": "チャン", "Lê": "レ", "Phạm": "ファム", "Hoàng": "ホアン",
+    "Huỳnh": "フイン", "Phan": "ファン", "Vũ": "ヴー", "Võ": "ヴォー", "Đặng": "ダン",
+    "Bùi": "ブイ", "Đỗ": "ドー", "Hồ": "ホー", "Ngô": "ゴー", "Dương": "ズオン", "Lý": "リー",
+    "Văn": "ヴァン", "Thị": "ティ", "Minh": "ミン", "Đức": "ドゥック", "Hữu": "フウ",
+    "Quang": "クアン", "Thanh": "タイン", "Công": "コン", "Xuân": "スアン", "Ngọc": "ゴック",
+    "Thu": "トゥー", "Hoài": "ホアイ", "Kim": "キム", "An": "アン", "Bình": "ビン",
+    "Cường": "クオン", "Dũng": "ズン", "Hùng": "フン", "Nam": "ナム", "Quân": "クアン",
+    "Tuấn": "トゥアン", "Việt": "ヴィエット", "Hải": "ハイ", "Long": "ロン", "Phúc": "フック",
+    "Khoa": "コア", "Đạt": "ダット", "Thắng": "タン", "Sơn": "ソン", "Trung": "チュン",
+    "Tâm": "タム", "Hà": "ハー", "Hạnh": "ハイン", "Lan": "ラン", "Linh": "リン", "Mai": "マイ",
+    "Phương": "フオン", "Thảo": "タオ", "Trang": "チャン", "Tuyết": "トゥエット",
+    "Yến": "イエン", "Hương": "フオン", "Nhung": "ニュン", "Vy": "ヴィー", "Chi": "チー",
+    "Dung": "ズン",
+}
+FIELD_WEIGHTS = {"construction": 24, "manufacturing": 22, "nursing_care": 15,
+                 "agriculture": 13, "food_manufacturing": 12, "food_service": 4,
+                 "building_cleaning": 3, "auto_repair": 3, "accommodation": 2, "fishery": 2}
+#: Share of women per field (the rest are men); other fields are even.
+WOMEN_SHARE = {"nursing_care": 0.8, "food_manufacturing": 0.65, "construction": 0.08,
+               "auto_repair": 0.05, "manufacturing": 0.35, "fishery": 0.2}
+LEVEL_WEIGHTS = {"none": 36, "N5": 30, "N4": 20, "N3": 7, "JFT-A2": 7}
+PREFECTURES = ["aichi", "osaka", "tokyo", "saitama", "chiba", "kanagawa", "hiroshima",
+               "fukuoka", "shizuoka", "gifu", "ibaraki", "hyogo", "gunma", "kumamoto",
+               "okayama", "mie"]
+
+
+def _weighted(rng: random.Random, weights: dict):
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def demo_trainee_rows(count: int, today: date | None = None) -> list[dict[str, str]]:
+    """``count`` importer rows (public column names, text values), the same on every run."""
+    # Dates are relative to the first of the month, so runs within a month agree exactly.
+    reference = (today or date.today()).replace(day=1)
+    schools: dict[str, list[str]] = {}
+    for demo in ORGANISATIONS:
+        if demo.kind == "school":
+            schools.setdefault(demo.province, []).append(demo.name)
+    province_weights = {code: share for code, _prefix, share in PROVINCES}
+    prefixes = {code: prefix for code, prefix, _share in PROVINCES}
+    numbers = dict.fromkeys(prefixes, 0)
+    rows = []
+    for index in range(count):
+        rng = random.Random(f"{DEMO_SEED}-{index}")
+        province = _weighted(rng, province_weights)
+        numbers[province] += 1
+        rows.append(_trainee_row(rng, province, numbers[province], prefixes[province],
+                                 schools.get(province, []), reference))
+    return rows
+
+
+def _trainee_row(rng: random.Random, province: str, number: int, prefix: str,
+                 schools: list[str], reference: date) -> dict[str, str]:
+    field_code = _weighted(rng, FIELD_WEIGHTS)
+    gender = "F" if rng.random() < WOMEN_SHARE.get(field_code, 0.5) else "M"
+    parts = [_weighted(rng, FAMILY_NAMES), rng.choice(MIDDLE_NAMES[gender]),
+             rng.choice(GIVEN_NAMES[gender])]
+    # Aged 18 to 35: born between 35 years and 18 years and a month before the reference.
+    oldest = reference.replace(year=reference.year - 35) + timedelta(days=1)
+    youngest = reference.replace(year=reference.year - 18) - timedelta(days=31)
+    born = oldest + timedelta(days=rng.randrange((youngest - oldest).days))
+    catalogue = SKILL_CATALOGUE[field_code]
+    skills = rng.sample(catalogue, k=rng.randint(1, min(4, len(catalogue))))
+    level = _weighted(rng, LEVEL_WEIGHTS)
+    hours = {"none": (0, 300), "N5": (150, 500), "N4": (300, 700), "N3": (500, 900),
+             "JFT-A2": (300, 700)}[level]
+    # Work experience, if any, started at 18 at the earliest.
+    adult_years = (reference - born).days / 365.25 - 18
+    experience = 0.0 if rng.random() < 0.4 else round(min(rng.uniform(0.5, 8.0), adult_years), 1)
+    experience = max(experience, 0.0)
+    preferred = rng.sample(PREFECTURES, k=rng.choice([0, 1, 1, 2, 3]))
+    available = reference + timedelta(days=rng.randrange(14, 365))
+    folded = fold(" ".join(parts)).split()
+    return {
+        "external_id": f"{prefix}-2026-{number:04d}",
+        "full_name": " ".join(parts),
+        "date_of_birth": born.isoformat(),
+        "gender": gender,
+        "province": province,
+        "school": rng.choice(schools) if schools and rng.random() < 0.85 else "",
+        "field": field_code,
+        "skills": ";".join(skills),
+        "japanese_level": level,
+        "training_hours": str(rng.randrange(hours[0], hours[1] + 1, 10)),
+        "experience_years": f"{experience:g}",
+        "preferred_prefectures": ";".join(preferred),
+        "available_from": available.isoformat(),
+        "email": (f"{folded[-1]}.{folded[0]}.{prefix.lower()}{number:04d}@demo.example"
+                  if rng.random() < 0.5 else ""),
+        "phone": f"09{rng.randrange(10**8):08d}" if rng.random() < 0.8 else "",
+        "name_kana": " ".join(KANA[p] for p in parts) if rng.random() < 0.15 else "",
+    }
