@@ -77,6 +77,19 @@ def import_province_scope(user) -> str | None:
     return user.province if user.role == "department" else None
 
 
+# -- job orders and decisions ----------------------------------------------------------------
+
+
+def can_import_job_data(user) -> bool:
+    """Who may import job orders and decisions (the CLI, with no user, always may)."""
+    return user.role in ("admin", "employer")
+
+
+def import_employer_scope(user) -> int | None:
+    """The one employer whose job orders a user's imports may touch, or ``None`` for any."""
+    return user.organisation_id if user.role == "employer" else None
+
+
 # -- organisations and users (admin only) ---------------------------------------------------
 
 

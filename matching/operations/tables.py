@@ -12,7 +12,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, time
@@ -274,6 +274,8 @@ class ImportResult:
     errors: list[RowError] = dc_field(default_factory=list)
     dry_run: bool = False
     preview: list[dict] = dc_field(default_factory=list)
+    #: Rows already on record as they are (decisions: history is never written twice).
+    unchanged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -301,6 +303,37 @@ def check_columns(header: Iterable[str], known: Sequence[str], required: Sequenc
             errors.append(RowError(1, None, _l("The required column “%(column)s” is missing.",
                                                column=name)))
     return errors
+
+
+def parse_cells(line: int, row: dict[str, str], columns: Iterable[str],
+                parsers: dict[str, Callable[[str], object]], required: Container[str],
+                blanks: dict[str, object], errors: list[RowError]) -> dict | None:
+    """One row's cells parsed column by column, or ``None`` once its errors are in ``errors``.
+
+    A blank cell is an error in a ``required`` column and ``blanks.get(column)`` elsewhere;
+    a value in a column without a header is an error too (it would be silently lost).
+    """
+    values: dict[str, object] = {}
+    bad = False
+    for column in columns:
+        text = row.get(column, "")
+        if not text:
+            if column in required:
+                errors.append(RowError(line, column, _l("A value is required in this column.")))
+                bad = True
+            else:
+                values[column] = blanks.get(column)
+            continue
+        try:
+            values[column] = parsers[column](text)
+        except CellError as exc:
+            errors.append(RowError(line, column, exc.message))
+            bad = True
+    if row.get(""):
+        errors.append(RowError(line, None, _l("This row has a value in a column without a "
+                                              "header.")))
+        bad = True
+    return None if bad else values
 
 
 def numbered_rows(rows) -> list[tuple[int, dict[str, str]]]:

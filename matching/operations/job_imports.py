@@ -1,0 +1,381 @@
+"""Bulk job-order import (DESIGN §4): validate every row, then write them all at once.
+
+The same shape as the trainee importer (operations/imports.py): all-or-nothing, every
+problem a ``RowError``, lookups in chunks and bulk statements, never a query per row.
+Employers and agencies are named by code or name. From the CLI (or an administrator) an
+unknown employer name creates that employer, once per file however many rows name it; an
+employer user may only import its own job orders and creates nothing.
+"""
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+import sqlalchemy as sa
+
+from matching import access
+from matching.extensions import db
+from matching.i18n import _l
+from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder
+from matching.models._common import utcnow
+from matching.operations.organisations import OrganisationIndex, create_employers, name_key
+from matching.operations.tables import (
+    CellError,
+    ImportFileError,
+    ImportResult,
+    RowError,
+    check_columns,
+    chunks,
+    memo,
+    numbered_rows,
+    parse_cells,
+    parse_date,
+    read_table,
+    short,
+    text_parser,
+)
+from matching.vocab import fields, fold, japanese_rank, languages, prefectures
+from matching.vocab.folding import fold_key
+from matching.vocab.skills import parse_skills
+
+__all__ = ["JOB_ORDER_COLUMNS", "JobImportResult", "import_job_orders",
+           "import_job_orders_file", "import_job_orders_table"]
+
+log = logging.getLogger(__name__)
+
+#: The public job-order header (DESIGN §4), in order.
+JOB_ORDER_COLUMNS = (
+    "external_id", "employer", "title", "field", "required_skills", "preferred_skills",
+    "min_japanese_level", "headcount", "prefecture", "monthly_salary_jpy", "start_date",
+    "visa_track",
+)
+#: Optional columns beyond the public format: the dispatching agency and the status.
+JOB_ORDER_OPTIONAL_COLUMNS = ("agency", "status")
+JOB_ORDER_REQUIRED = ("external_id", "employer", "title", "field", "min_japanese_level",
+                      "headcount", "visa_track")
+KNOWN_COLUMNS = JOB_ORDER_COLUMNS + JOB_ORDER_OPTIONAL_COLUMNS
+#: Required columns whose cells may still be blank: no minimum level means "none".
+_BLANK_ALLOWED = {"min_japanese_level": "none"}
+PREVIEW_ROWS = 20
+MAX_HEADCOUNT = 10_000
+MAX_SALARY = 10_000_000  # JPY a month: anything above is a typo (and would overflow nothing)
+SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills columns
+
+
+@dataclass
+class JobImportResult(ImportResult):
+    """An ``ImportResult`` that also tells which employers were (or would be) created."""
+
+    employers_created: int = 0
+    new_employers: list[str] = dc_field(default_factory=list)
+
+
+# -- public entry points ---------------------------------------------------------------------
+
+
+def import_job_orders_file(stream, filename: str, **kw) -> JobImportResult:
+    """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
+    try:
+        header, rows = read_table(stream, filename)
+    except ImportFileError as exc:
+        return JobImportResult(errors=[RowError(0, None, exc.message)],
+                               dry_run=kw.get("dry_run", False))
+    return import_job_orders_table(header, rows, **kw)
+
+
+def import_job_orders_table(header: list[str], rows: list, **kw) -> JobImportResult:
+    """Check the header of what ``read_table`` returned, then ``import_job_orders`` its rows."""
+    errors = check_columns(header, KNOWN_COLUMNS, JOB_ORDER_REQUIRED)
+    if not errors and not rows:
+        errors = [RowError(1, None, _l("The file has a header row but no job orders."))]
+    if errors:
+        return JobImportResult(errors=errors, dry_run=kw.get("dry_run", False))
+    return import_job_orders(rows, **kw)
+
+
+def import_job_orders(rows, *, user=None, dry_run: bool = False,
+                      progress: Callable[[int], None] | None = None) -> JobImportResult:
+    """Validate every row, then create or update all job orders in one transaction.
+
+    ``rows``: ``read_table``'s ``[(line, {column: text})]`` or plain dicts (lines numbered
+    from 2). An existing ``external_id`` is updated, but never moved to another employer.
+    ``user`` (``None`` from the CLI) of role employer may only name its own organisation.
+    Nothing is written when there is any error or when ``dry_run`` is set.
+    """
+    numbered = numbered_rows(rows)
+    result = JobImportResult(dry_run=dry_run)
+    if not numbered:
+        return result
+    if user is not None and not access.can_import_job_data(user):
+        result.errors.append(RowError(0, None, _l(
+            "Only administrators and employers may import job orders.")))
+        return result
+    scope = access.import_employer_scope(user) if user is not None else None
+    header = set().union(*(row.keys() for _, row in numbered))
+    result.errors = check_columns(header, KNOWN_COLUMNS, JOB_ORDER_REQUIRED)
+    if result.errors:
+        return result
+    columns = [c for c in KNOWN_COLUMNS if c in header]
+    parsed = _validate(numbered, columns, result.errors, progress)
+    result.rows = len(numbered)
+    orgs = OrganisationIndex.load()
+    new_employers = _resolve_organisations(parsed, orgs, scope, result.errors)
+    existing = _existing([values["external_id"] for _, values in parsed])
+    _check_employers_unchanged(parsed, existing, result.errors)
+    result.errors.sort(key=lambda e: e.line)
+    result.preview = [dict(values, line=line) for line, values in parsed[:PREVIEW_ROWS]]
+    if result.errors:
+        return result
+    result.updated = sum(1 for _, v in parsed if v["external_id"] in existing)
+    result.created = len(parsed) - result.updated
+    result.employers_created = len(new_employers)
+    result.new_employers = [name for name, _code in new_employers.values()]
+    for item in result.preview:
+        item["action"] = "update" if item["external_id"] in existing else "create"
+    if not dry_run:
+        _write(parsed, existing, new_employers, columns, getattr(user, "id", None))
+        log.info("job-order import by %s: %d rows, %d created, %d updated, %d employers created",
+                 getattr(user, "email", "CLI"), result.rows, result.created, result.updated,
+                 result.employers_created)
+    return result
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+
+def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
+    parsers = _parsers()
+    required = set(JOB_ORDER_REQUIRED) - _BLANK_ALLOWED.keys()
+    parsed: list[tuple[int, dict]] = []
+    seen: dict[str, int] = {}
+    for count, (line, row) in enumerate(numbered, 1):
+        if progress is not None and count % 500 == 0:
+            progress(count)
+        values = parse_cells(line, row, columns, parsers, required, _BLANKS, errors)
+        if values is None:
+            continue
+        external_id = values["external_id"]
+        if external_id in seen:
+            errors.append(RowError(line, "external_id", _l(
+                "The job order ID “%(value)s” appears twice in the file: first on line "
+                "%(line)d.", value=external_id, line=seen[external_id])))
+            continue
+        seen[external_id] = line
+        level = values.pop("min_japanese_level")
+        values["min_language_level"] = level
+        values["min_language_rank"] = japanese_rank(level)
+        parsed.append((line, values))
+    if progress is not None:
+        progress(len(numbered))
+    return parsed
+
+
+# -- cells ----------------------------------------------------------------------------------
+
+_BLANKS = {"required_skills": "", "preferred_skills": "", "prefecture": None,
+           "monthly_salary_jpy": None, "start_date": None, "agency": None, "status": None,
+           **_BLANK_ALLOWED}
+_NUMBER_NOISE = re.compile(r"[\s,_']")
+_YEN = re.compile(r"^(?:¥|￥|jpy)?(.*?)(?:円|yen|jpy)?$", re.IGNORECASE)
+_VISA_ALIASES = {
+    "titp": "TITP", "technicalinterntraining": "TITP",
+    "technicalinterntrainingprogram": "TITP", "技能実習": "TITP",
+    "ssw1": "SSW1", "sswi": "SSW1", "specifiedskilledworker1": "SSW1",
+    "specifiedskilledworkeri": "SSW1", "特定技能1号": "SSW1",
+    "ssw2": "SSW2", "sswii": "SSW2", "specifiedskilledworker2": "SSW2",
+    "specifiedskilledworkerii": "SSW2", "特定技能2号": "SSW2",
+    "esd": "ESD", "employmentforskilldevelopment": "ESD", "育成就労": "ESD",
+}
+
+
+def _field(text: str) -> str:
+    code = fields.resolve_field(text)
+    if code is None:
+        raise CellError(_l("Unknown field “%(value)s”.", value=short(text)))
+    return code
+
+
+def _level(text: str) -> str:
+    code = languages.parse_japanese_level(text)
+    if code is None:
+        raise CellError(_l("Unknown Japanese level “%(value)s”; use none, N5 to N1, JFT-A2 or A1 "
+                           "to C2.", value=short(text)))
+    return code
+
+
+def _skills(text: str) -> str:
+    slugs = parse_skills(text)
+    joined = ";".join(slugs)
+    if len(joined) > SKILLS_LIMIT:
+        raise CellError(_l("This list of skills is longer than %(limit)d characters.",
+                           limit=SKILLS_LIMIT))
+    return joined
+
+
+def _headcount(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value.is_integer() or not 1 <= value <= MAX_HEADCOUNT:
+        raise CellError(_l("The headcount must be a whole number from 1 to %(max)d, not "
+                           "“%(value)s”.", max=MAX_HEADCOUNT, value=short(text)))
+    return int(value)
+
+
+def _salary(text: str) -> int:
+    # "215,000", "215 000", "¥215,000" and "215000円" are all the same monthly salary.
+    digits = _YEN.match(_NUMBER_NOISE.sub("", unicodedata.normalize("NFKC", text))).group(1)
+    if not digits.isascii() or not digits.isdigit() or int(digits) > MAX_SALARY:
+        raise CellError(_l("The monthly salary must be a whole number of yen from 0 to "
+                           "%(max)d, not “%(value)s”.", max=MAX_SALARY, value=short(text)))
+    return int(digits)
+
+
+def _prefecture(text: str) -> str:
+    code = prefectures.resolve_prefecture(text)
+    if code is None:
+        raise CellError(_l("Unknown prefecture “%(value)s”.", value=short(text)))
+    return code
+
+
+def _visa_track(text: str) -> str:
+    key = fold_key(unicodedata.normalize("NFKC", text))
+    code = _VISA_ALIASES.get(key)
+    if code is None:
+        raise CellError(_l("Unknown visa track “%(value)s”; use one of %(tracks)s.",
+                           value=short(text), tracks=", ".join(VISA_TRACKS)))
+    return code
+
+
+def _status(text: str) -> str:
+    status = fold(text)
+    if status not in JOB_STATUSES:
+        raise CellError(_l("Unknown status “%(value)s”; use one of %(statuses)s.",
+                           value=short(text), statuses=", ".join(JOB_STATUSES)))
+    return status
+
+
+def _parsers() -> dict[str, Callable[[str], object]]:
+    """Fresh (memoised) parsers for one import, keyed by column."""
+    return {
+        "external_id": text_parser(64), "employer": text_parser(200),
+        "agency": text_parser(200), "title": text_parser(200), "field": memo(_field),
+        "required_skills": memo(_skills), "preferred_skills": memo(_skills),
+        "min_japanese_level": memo(_level), "headcount": _headcount,
+        "prefecture": memo(_prefecture), "monthly_salary_jpy": _salary,
+        "start_date": memo(parse_date), "visa_track": memo(_visa_track),
+        "status": memo(_status),
+    }
+
+
+# -- employers and agencies -----------------------------------------------------------------
+
+
+def _resolve_organisations(parsed, orgs: OrganisationIndex, scope: int | None,
+                           errors: list[RowError]) -> dict[str, tuple[str, str]]:
+    """Add ``employer_id`` (and ``agency_id``) to each row; rows in error are dropped.
+
+    Returns the employers to create: name key -> (name as first written, new code). Rows
+    naming one of them get ``employer_id = None`` and ``new_employer`` = its key.
+    """
+    new: dict[str, tuple[str, str]] = {}
+    kept = []
+    for line, values in parsed:
+        bad = False
+        name = values["employer"]
+        try:
+            employer_id = orgs.find(name, "employer")
+        except CellError as exc:
+            errors.append(RowError(line, "employer", exc.message))
+            employer_id, bad = None, True
+        if not bad and scope is not None and employer_id != scope:
+            errors.append(RowError(line, "employer", _l(
+                "You may only import job orders of your own organisation, not of “%(value)s”.",
+                value=short(name))))
+            bad = True
+        if not bad and employer_id is None:
+            key = name_key(name) or name
+            if key not in new:
+                new[key] = (name, orgs.new_code(name))
+            values["new_employer"] = key
+        values["employer_id"] = employer_id
+        if "agency" in values:
+            agency = values["agency"]
+            values["agency_id"] = None
+            if agency:
+                try:
+                    values["agency_id"] = orgs.find(agency, "agency")
+                    if values["agency_id"] is None:
+                        raise CellError(_l("Unknown agency “%(value)s”.", value=short(agency)))
+                except CellError as exc:
+                    errors.append(RowError(line, "agency", exc.message))
+                    bad = True
+        if not bad:
+            kept.append((line, values))
+    parsed[:] = kept
+    return new
+
+
+def _check_employers_unchanged(parsed, existing, errors: list[RowError]) -> None:
+    """A job order stays with its employer: re-importing it under another one is an error."""
+    for line, values in parsed:
+        found = existing.get(values["external_id"])
+        if found is not None and found[1] != values["employer_id"]:
+            errors.append(RowError(line, "employer", _l(
+                "The job order “%(value)s” belongs to another employer; a job order never "
+                "changes employer.", value=values["external_id"])))
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def _existing(external_ids: list[str]) -> dict[str, tuple[int, int, str]]:
+    """external_id -> (id, employer_id, status) of the job orders already stored."""
+    found = {}
+    for chunk in chunks(sorted(set(external_ids))):
+        stmt = sa.select(JobOrder.external_id, JobOrder.id, JobOrder.employer_id,
+                         JobOrder.status).where(JobOrder.external_id.in_(chunk))
+        for external_id, *rest in db.session.execute(stmt):
+            found[external_id] = tuple(rest)
+    return found
+
+
+_INSERT_DEFAULTS = {"required_skills": "", "preferred_skills": "", "prefecture": None,
+                    "monthly_salary_jpy": None, "start_date": None, "agency_id": None}
+
+
+def _write(parsed, existing, new_employers, columns, user_id: int | None) -> None:
+    """One transaction: new employers, then bulk INSERT new job orders, bulk UPDATE by id."""
+    now = utcnow()
+    try:
+        employer_ids = create_employers(new_employers, now)
+        inserts, updates = [], []
+        for _line, values in parsed:
+            record = {k: v for k, v in values.items() if k not in ("employer", "agency")}
+            key = record.pop("new_employer", None)
+            if key is not None:
+                record["employer_id"] = employer_ids[key]
+            found = existing.get(record["external_id"])
+            if found is None:
+                inserts.append({**_INSERT_DEFAULTS, **record, "status": record.get("status")
+                                or "open", "created_at": now, "updated_at": now,
+                                "created_by_id": user_id})
+            else:
+                # The key and the employer never change; a blank status keeps the current one.
+                del record["external_id"], record["employer_id"]
+                if "status" in columns and not record["status"]:
+                    record["status"] = found[2]
+                updates.append(dict(record, id=found[0], updated_at=now))
+        if inserts:
+            # The table, not the class: complete uniform dicts, one executemany (see imports.py).
+            db.session.execute(sa.insert(JobOrder.__table__), inserts)
+        if updates:
+            db.session.execute(sa.update(JobOrder), updates)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
