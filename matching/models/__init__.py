@@ -1,5 +1,6 @@
 """The domain model (DESIGN §2), one module per aggregate."""
 
+from matching.models.dispatch import EXITS, STAGES, Dispatch, Impression, StatusEvent
 from matching.models.jobs import (
     DECISION_GRADES,
     DECISIONS,
@@ -19,6 +20,11 @@ from matching.models.trainees import (
 )
 
 __all__ = [
+    "EXITS",
+    "STAGES",
+    "Dispatch",
+    "Impression",
+    "StatusEvent",
     "DECISIONS",
     "DECISION_GRADES",
     "JOB_STATUSES",

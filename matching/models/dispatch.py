@@ -1,0 +1,93 @@
+"""Dispatch of a selected worker: the pipeline record and its append-only audit trail."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matching.extensions import db
+from matching.models._common import utcnow
+from matching.models.jobs import JobOrder
+from matching.models.orgs import Organisation, User
+from matching.models.trainees import Trainee
+
+#: Stages in order (DESIGN §6), then the exits.
+STAGES = ("selected", "contracted", "training", "coe_applied", "coe_issued", "visa_applied",
+          "visa_issued", "departed", "deployed", "completed")
+EXITS = ("withdrawn", "denied", "early_return")
+
+
+class Dispatch(db.Model):
+    """One selected trainee on one job order, handled by one agency.
+
+    ``version`` is SQLAlchemy's optimistic-locking counter: an UPDATE carrying a stale
+    version matches no row and raises ``StaleDataError`` instead of overwriting.
+    """
+
+    __tablename__ = "dispatches"
+    __table_args__ = (sa.UniqueConstraint("job_order_id", "trainee_id",
+                                          name="uq_dispatches_job_order_trainee"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_order_id: Mapped[int] = mapped_column(sa.ForeignKey("job_orders.id"), index=True)
+    trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(16), default="selected", index=True)
+    planned_departure: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    job_order: Mapped[JobOrder] = relationship()
+    trainee: Mapped[Trainee] = relationship()
+    agency: Mapped[Organisation | None] = relationship()
+    events: Mapped[list["StatusEvent"]] = relationship(
+        back_populates="dispatch", order_by="StatusEvent.id", viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in EXITS and self.stage != "completed"
+
+
+class StatusEvent(db.Model):
+    """Append-only: one row per stage change; never updated or deleted by any route."""
+
+    __tablename__ = "status_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(sa.ForeignKey("dispatches.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(sa.String(16))
+    to_stage: Mapped[str] = mapped_column(sa.String(16))
+    #: The day the step happened (may be earlier than when it was recorded).
+    happened_on: Mapped[date]
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+
+    dispatch: Mapped[Dispatch] = relationship(back_populates="events")
+    by: Mapped[User | None] = relationship()
+
+
+class Impression(db.Model):
+    """A candidate card shown to an employer: at which rank, and whether it was opened.
+
+    Training tells shown-and-passed-over from never-shown (position bias), and the fairness
+    check measures exposure from these rows.
+    """
+
+    __tablename__ = "impressions"
+    __table_args__ = (sa.Index("ix_impressions_job_trainee", "job_order_id", "trainee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("job_orders.id", ondelete="CASCADE"), index=True)
+    trainee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("trainees.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    rank: Mapped[int]
+    score: Mapped[float]
+    model_version: Mapped[int | None]
+    shown_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    opened_at: Mapped[datetime | None]
