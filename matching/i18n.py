@@ -55,12 +55,17 @@ def locale_code() -> str:
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+#: Vietnamese administrative documents write dates as 01/04/2026, not CLDR's "1 thg 4, 2026".
+_VI_DATE = "dd/MM/yyyy"
+
+
 def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
+    vietnamese = locale_code() == "vi" and style in ("short", "medium")
     if isinstance(value, datetime):
-        return format_datetime(value, style)
-    return format_date(value, style)
+        return format_datetime(value, _VI_DATE + " HH:mm" if vietnamese else style)
+    return format_date(value, _VI_DATE if vietnamese else style)
 
 
 def fmt_number(value, digits: int | None = None) -> str:

@@ -64,10 +64,10 @@ def test_template_is_up_to_date(tmp_path):
 
     out = tmp_path / "fresh.pot"
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(PROJECT_ROOT / "babel.cfg"),
-                                "-k", "_l", "-o", str(out), str(PROJECT_ROOT / "matching"),
-                                str(PROJECT_ROOT / "templates")])
+                                "-k", "_l", "-o", str(out), str(PROJECT_ROOT)])
     with out.open("rb") as fh:
         fresh = {m.id for m in read_po(fh) if m.id}
+    assert len(fresh) > 100  # the extraction itself works
     with (CATALOGUES / "messages.pot").open("rb") as fh:
         committed = {m.id for m in read_po(fh) if m.id}
     missing = fresh - committed
@@ -110,6 +110,7 @@ def test_babel_formats_dates_and_yen_per_locale(app):
             assert fmt_date(date(2026, 4, 1), "long") == "2026年4月1日"
             assert fmt_yen(215000) == "￥215,000"
         with force_locale("vi"):
+            assert fmt_date(date(2026, 4, 1)) == "01/04/2026"
             assert fmt_date(date(2026, 4, 1), "short") == "01/04/2026"
             assert "215.000" in fmt_yen(215000)
         with force_locale("en"):
