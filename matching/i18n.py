@@ -7,7 +7,7 @@ in ``g`` for the request.
 
 from datetime import date, datetime
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,6 +25,9 @@ def _valid(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        # The CLI and other work outside a request speak the source language.
+        return "en"
     if "locale" in g:
         return g.locale
     locale = None
