@@ -18,6 +18,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
+        # MATCHING_INSTANCE_PATH moves the instance folder (SQLite file, models, caches,
+        # config.py) out of the checkout, e.g. for a deployment or a benchmark's temp folder.
+        instance_path=_instance_path_from_environment(),
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
@@ -29,6 +32,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
     return app
+
+
+def _instance_path_from_environment() -> str | None:
+    path = os.environ.get("MATCHING_INSTANCE_PATH")
+    return os.path.abspath(path) if path else None  # Flask wants an absolute path
 
 
 def configure(app: Flask, test_config: dict | None) -> None:

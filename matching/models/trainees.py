@@ -62,7 +62,8 @@ class Trainee(db.Model):
     consent: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(sa.String(16), default="available", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Indexed: the ranking pool's cache key reads max(updated_at) on every ranking.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 

@@ -19,6 +19,7 @@ from matching import access
 from matching.extensions import db
 from matching.i18n import _l
 from matching.models import GENDERS, TRAINEE_STATUSES, LanguageCertificate, Skill, Trainee
+from matching.models._common import utcnow
 from matching.operations.skills import ensure_skill_ids
 from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold, japanese_rank
 from matching.vocab.languages import (
@@ -180,7 +181,12 @@ def _apply(trainee: Trainee, data: Mapping) -> None:
     if "preferred_prefectures" in data:
         trainee.preferred_prefectures = _join_prefectures(data["preferred_prefectures"])
     if "skills" in data:
-        trainee.skills = _skills(data["skills"])
+        skills = _skills(data["skills"])
+        if [s.slug for s in skills] != trainee.skill_slugs:
+            trainee.skills = skills
+            # A change of skills alone touches no trainees column, so onupdate would not fire;
+            # the ranking pool's cache key relies on updated_at moving.
+            trainee.updated_at = utcnow()
     refresh_language_rank(trainee)
 
 

@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupShuffleSplit
 
 from matching.ranking.features import FEATURES, Job, Pool, job_features, top_k
 from matching.ranking.metrics import mean_ndcg
@@ -200,6 +197,11 @@ def fit_pairwise(X, grades, groups, *, C: float = 1.0, random_state: int = 0,
     other one is flipped, which balances the two classes exactly; each pair is weighted by
     its grade difference (selected over rejected says more than shortlisted over rejected).
     """
+    # scikit-learn is imported here, not at module level: it takes about a second to import
+    # and ranking (every cold `flask rank`, every web worker) only needs the stored weights.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
     X = np.asarray(X, dtype=np.float64)
     grades = np.asarray(grades, dtype=np.float64)
     win, lose = pairs(grades, groups, max_pairs_per_group=max_pairs_per_group,
@@ -306,6 +308,8 @@ def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
             f"only {n_pairs} pair(s) of differently graded candidates; at least {min_pairs} "
             "are needed")
     X, grades, groups = X[rows], grades[rows], groups[rows]
+
+    from sklearn.model_selection import GroupShuffleSplit  # lazy: see fit_pairwise
 
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
     tr, te = next(split.split(X, grades, groups))
