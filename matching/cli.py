@@ -217,13 +217,18 @@ def model_train():
                f"orders (read: {report.n_decisions} decisions on {report.n_job_orders} "
                "job orders)")
     click.echo(f"held-out NDCG on {m['n_test_job_orders']} job orders left out of fitting:")
-    _echo_ndcg(m["held_out"])
+    _echo_ndcg(m["held_out"], stored=m.get("chosen", "blend"))
+    if m.get("chosen") == "learned":
+        click.echo("the learned model alone ranks the held-out job orders better than the "
+                   "blend with the prior: storing the learned model")
     click.echo(f"stored version {report.version}: {describe_model(report.model)}")
 
 
-def _echo_ndcg(held_out: dict) -> None:
-    names = {"learned": "learned", "blend": "blend (stored)", "prior": "expert prior",
+def _echo_ndcg(held_out: dict, stored: str) -> None:
+    """Held-out NDCG per model, marking the one that was stored."""
+    names = {"learned": "learned", "blend": "blend", "prior": "expert prior",
              "baseline": "skill overlap"}
+    names[stored] += " (stored)"
     click.echo(f"  {'model':16} {'NDCG@10':>8} {'NDCG@5':>8}")
     for key, label in names.items():
         values = held_out.get(key) or {}
@@ -247,7 +252,7 @@ def model_show():
         click.echo(f"decisions: {model.n_decisions} on {model.n_job_orders} labelled job orders")
         if model.metrics.get("held_out"):
             click.echo("held-out NDCG when trained:")
-            _echo_ndcg(model.metrics["held_out"])
+            _echo_ndcg(model.metrics["held_out"], stored=model.metrics.get("chosen", model.kind))
     click.echo(f"  {'feature':20} {'weight':>8} {'prior':>8}")
     for name, weight, prior in zip(model.features, model.weights, PRIOR.weights, strict=True):
         click.echo(f"  {name:20} {weight:+8.3f} {prior:+8.3f}")

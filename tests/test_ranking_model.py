@@ -93,12 +93,26 @@ def test_too_few_decisions():
         train(X, grades, groups, min_pairs=10**7)
 
 
-def test_train_metrics_are_json_and_model_is_a_blend():
+def test_train_keeps_the_blend_or_the_better_learned_model():
     _, (X, grades, groups) = world_data("experience_first")
+    # The prior weighs skills first: on an experience-first world the learned model alone
+    # ranks held-out job orders better than any blend, so the decisions win.
+    result = train(X, grades, groups)
+    held = result.metrics["held_out"]
+    assert held["learned"]["ndcg@10"] > held["blend"]["ndcg@10"]
+    assert (result.model.kind, result.metrics["chosen"], result.model.alpha) == (
+        "learned", "learned", 1.0)
+    # Were the blend as good (a large prior weight can't be, here), it would be kept.
+    forced = train(X, grades, groups, blend_k=1e-9)
+    assert forced.model.kind == "blend" and forced.metrics["chosen"] == "blend"
+
+
+def test_train_metrics_are_json_and_model_is_a_blend():
+    _, (X, grades, groups) = world_data("skills_first")
     result = train(X, grades, groups)
     model = result.model
     assert model.kind == "blend" and result.learned.kind == "learned"
-    assert model.alpha == pytest.approx(40 / 60)  # 40 labelled job orders, k = 20
+    assert model.alpha == pytest.approx(40 / 45)  # 40 labelled job orders, k = 5
     assert model.n_job_orders == 40 and model.n_decisions == 40 * 30
     assert model.trained_at and result.metrics["n_test_job_orders"] == 10
     assert set(result.metrics["held_out"]) == {"learned", "blend", "prior", "baseline"}
@@ -107,6 +121,7 @@ def test_train_metrics_are_json_and_model_is_a_blend():
     assert (again.kind, again.alpha, again.features) == ("blend", model.alpha, FEATURES)
     assert again.metrics == model.metrics
     assert train(X, grades, groups, blend_k=0).model.kind == "learned"
+    assert result.metrics["chosen"] == "blend"
 
 
 def test_blend_alpha():

@@ -38,7 +38,7 @@ def test_versions_are_files_and_newest_is_used(tmp_path):
 
     latest = store.latest()
     np.testing.assert_allclose(latest.weights, second.weights)
-    assert latest.kind == "blend" and latest.alpha == pytest.approx(12 / 32)
+    assert latest.kind == "blend" and latest.alpha == pytest.approx(12 / 17)  # k = 5
     np.testing.assert_allclose(store.load(1).weights, first.weights)
     assert store.load(1).metrics == first.metrics and store.load(1).compatible()
 

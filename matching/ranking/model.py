@@ -219,19 +219,19 @@ def fit_pairwise(X, grades, groups, *, C: float = 1.0, random_state: int = 0,
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(diff, label, sample_weight=grades[win] - grades[lose])
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return LinearModel(clf.coef_.ravel() / scale, 0.0, FEATURES, kind="learned",
+    return LinearModel(clf.coef_.ravel() / scale, 0.0, FEATURES, kind="learned", alpha=1.0,
                        metrics={"n_pairs": int(len(win)), "converged": converged},
                        n_decisions=int(valid_grades(grades).sum()),
                        n_job_orders=labelled_groups(grades, groups).size)
 
 
 def blend(prior: LinearModel, learned: LinearModel, n_labelled_job_orders: int,
-          k: float = 20) -> LinearModel:
+          k: float = 5) -> LinearModel:
     """Shrink the learned model towards the prior: α = n / (n + k) on the learned part.
 
     Both weight vectors (and biases) are divided by their weight vector's L2 norm first, so
-    neither dominates through scale alone. With k = 20, 20 labelled job orders give α = 0.5
-    and 180 give α = 0.9; the stored ``alpha`` says how much was learned.
+    neither dominates through scale alone. With k = 5, 5 labelled job orders give α = 0.5,
+    20 give α = 0.8 and 95 give α = 0.95; the stored ``alpha`` says how much was learned.
     """
     n = max(int(n_labelled_job_orders), 0)
     alpha = n / (n + k) if n + k > 0 else 1.0
@@ -282,14 +282,22 @@ def _ndcgs(scores, grades, groups) -> dict:
     return {f"ndcg@{k}": round(v, 4) if np.isfinite(v) else None for k, v in values.items()}
 
 
+def _at_least(a: dict, b: dict, tolerance: float = 0.005) -> bool:
+    """Held-out NDCG@10 of ``a`` is no worse than ``b``'s (missing values count as a tie)."""
+    x, y = a.get("ndcg@10"), b.get("ndcg@10")
+    return x is None or y is None or x >= y - tolerance
+
+
 def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
           min_job_orders: int = 5, min_pairs: int = 50, C: float = 1.0,
-          blend_k: float = 20) -> TrainResult:
+          blend_k: float = 5) -> TrainResult:
     """Split by job order, fit, report held-out NDCG, refit on everything.
 
     Held-out NDCG@10/@5 are reported for the learned model, the blend, the prior and the
-    skill-overlap baseline. The returned ``model`` is the blend of the prior and the model
-    refit on every labelled job order (``blend_k=0`` returns the learned model itself).
+    skill-overlap baseline. The returned ``model`` is refit on every labelled job order and
+    is the blend with the prior (α = n / (n + blend_k)) unless the held-out job orders show
+    the learned model alone ranks better, in which case the learned model is kept: the
+    decisions, not the prior, say what employers want (``blend_k=0`` never blends).
     Raises ``TooFewDecisions`` below ``min_job_orders`` labelled job orders or
     ``min_pairs`` usable pairs.
     """
@@ -326,7 +334,8 @@ def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
 
     learned = fit_pairwise(X, grades, groups, C=C, random_state=random_state)
     learned.trained_at = datetime.now(UTC).isoformat(timespec="seconds")
-    model = blend(PRIOR, learned, len(keys), blend_k) if blend_k else learned
+    use_blend = bool(blend_k) and _at_least(held_out["blend"], held_out["learned"])
+    model = blend(PRIOR, learned, len(keys), blend_k) if use_blend else learned
     metrics = {
         "held_out": held_out,
         "n_pairs": n_pairs,
@@ -334,7 +343,8 @@ def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
         "n_job_orders": int(len(keys)),
         "n_train_job_orders": n_train,
         "n_test_job_orders": int(len(np.unique(grt))),
-        "alpha": float(model.alpha) if blend_k else 1.0,
+        "alpha": float(model.alpha) if use_blend else 1.0,
+        "chosen": "blend" if use_blend else "learned",
     }
     learned.metrics = dict(metrics, converged=learned.metrics.get("converged", True))
     model.metrics = learned.metrics
