@@ -12,7 +12,8 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from matching.extensions import db
-from matching.models import Organisation, Trainee, User
+from matching.models import Decision, JobOrder, Organisation, Trainee, User
+from matching.models.jobs import latest_decisions_subquery
 
 # -- roles ---------------------------------------------------------------------------------
 
@@ -88,6 +89,70 @@ def can_import_job_data(user) -> bool:
 def import_employer_scope(user) -> int | None:
     """The one employer whose job orders a user's imports may touch, or ``None`` for any."""
     return user.organisation_id if user.role == "employer" else None
+
+
+# -- job orders ----------------------------------------------------------------------------
+
+
+def job_orders_select(user) -> sa.Select:
+    """Job orders ``user`` may see: an employer its own, an agency those assigned to it."""
+    stmt = sa.select(JobOrder)
+    if user.role == "admin":
+        return stmt
+    if user.role == "employer":
+        return stmt.where(JobOrder.employer_id == user.organisation_id)
+    if user.role == "agency":
+        return stmt.where(JobOrder.agency_id == user.organisation_id)
+    return stmt.where(sa.false())
+
+
+def get_job_order_or_404(user, job_id: int) -> JobOrder:
+    job = db.session.scalar(job_orders_select(user).where(JobOrder.id == job_id))
+    if job is None:
+        abort(404)
+    return job
+
+
+#: Decisions after which an employer sees a candidate's full profile (blind review before).
+REVEALING_DECISIONS = ("shortlisted", "interviewed", "selected")
+
+
+def revealed_trainee_ids(user, trainee_id: int | None = None) -> sa.Select:
+    """Ids of trainees whose full profile ``user`` (an employer) may see.
+
+    Those whose latest decision on one of the employer's job orders is shortlisted,
+    interviewed or selected: a candidate rejected after shortlisting is hidden again.
+    """
+    latest = latest_decisions_subquery(
+        Decision.job_order_id.in_(job_orders_select(user).with_only_columns(JobOrder.id)))
+    stmt = sa.select(latest.c.trainee_id).where(latest.c.decision.in_(REVEALING_DECISIONS))
+    if trainee_id is not None:
+        stmt = stmt.where(latest.c.trainee_id == trainee_id)
+    return stmt
+
+
+def can_see_profile(user, trainee: Trainee) -> bool:
+    """Full profile (name, birth date, gender, contact, province, rirekisho) of ``trainee``."""
+    if user.role in ("admin", "department"):
+        return can_edit_trainee(user, trainee)
+    if user.role == "employer":
+        return db.session.scalar(revealed_trainee_ids(user, trainee.id).limit(1)) is not None
+    return False
+
+
+def get_profile_or_404(user, trainee_id: int) -> Trainee:
+    """The trainee if ``user`` may see the full profile, else 404 (ids reveal nothing)."""
+    trainee = db.session.get(Trainee, trainee_id)
+    if trainee is None or not can_see_profile(user, trainee):
+        abort(404)
+    return trainee
+
+
+def can_manage_job_order(user, job: JobOrder | None = None) -> bool:
+    """Create (``job`` None) or edit, open, close a job order: its employer, or admin."""
+    if user.role == "admin":
+        return True
+    return user.role == "employer" and (job is None or job.employer_id == user.organisation_id)
 
 
 # -- organisations and users (admin only) ---------------------------------------------------

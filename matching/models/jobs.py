@@ -84,3 +84,19 @@ class Decision(db.Model):
     @property
     def grade(self) -> int:
         return DECISION_GRADES[self.decision]
+
+
+def latest_decisions_subquery(*where) -> sa.Subquery:
+    """The latest decision of every (job order, trainee) pair, as a subquery.
+
+    Columns: job_order_id, trainee_id, decision, decided_at. Latest by ``decided_at`` (an
+    import may load old decisions late), then by id; one window function, which SQLite
+    (≥ 3.25) and PostgreSQL both run. ``where`` filters Decision rows first.
+    """
+    newest_first = sa.func.row_number().over(
+        partition_by=(Decision.job_order_id, Decision.trainee_id),
+        order_by=(Decision.decided_at.desc(), Decision.id.desc())).label("n")
+    ranked = (sa.select(Decision.job_order_id, Decision.trainee_id, Decision.decision,
+                        Decision.decided_at, newest_first).where(*where).subquery())
+    return (sa.select(ranked.c.job_order_id, ranked.c.trainee_id, ranked.c.decision,
+                      ranked.c.decided_at).where(ranked.c.n == 1).subquery("latest_decisions"))

@@ -24,6 +24,7 @@ from flask import current_app
 
 from matching.extensions import db
 from matching.models import DECISION_GRADES, Decision, JobOrder, Trainee
+from matching.models.jobs import latest_decisions_subquery
 from matching.ranking.explain import explain_ranked
 from matching.ranking.features import FEATURES, Job, Pool
 from matching.ranking.model import (
@@ -162,16 +163,11 @@ class TrainingReport:
 def latest_decisions() -> list[tuple[int, int, str]]:
     """``(job_order_id, trainee_id, decision)``: the latest decision of every pair.
 
-    Latest by ``decided_at`` (imports may load old decisions late), then by id; one query
-    with a window function (SQLite ≥ 3.25 and PostgreSQL).
+    Latest by ``decided_at``, then by id (see ``latest_decisions_subquery``).
     """
-    newest_first = sa.func.row_number().over(
-        partition_by=(Decision.job_order_id, Decision.trainee_id),
-        order_by=(Decision.decided_at.desc(), Decision.id.desc())).label("n")
-    ranked = sa.select(Decision.job_order_id, Decision.trainee_id, Decision.decision,
-                       newest_first).subquery()
-    stmt = (sa.select(ranked.c.job_order_id, ranked.c.trainee_id, ranked.c.decision)
-            .where(ranked.c.n == 1).order_by(ranked.c.job_order_id, ranked.c.trainee_id))
+    latest = latest_decisions_subquery()
+    stmt = (sa.select(latest.c.job_order_id, latest.c.trainee_id, latest.c.decision)
+            .order_by(latest.c.job_order_id, latest.c.trainee_id))
     return [tuple(row) for row in db.session.execute(stmt)]
 
 
