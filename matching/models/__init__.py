@@ -1,6 +1,14 @@
 """The domain model (DESIGN §2), one module per aggregate."""
 
-from matching.models.dispatch import EXITS, STAGES, Dispatch, Impression, StatusEvent
+from matching.models.dispatch import (
+    DOCUMENT_KINDS,
+    EXITS,
+    STAGES,
+    Dispatch,
+    Document,
+    Impression,
+    StatusEvent,
+)
 from matching.models.jobs import (
     DECISION_GRADES,
     DECISIONS,
@@ -20,6 +28,8 @@ from matching.models.trainees import (
 )
 
 __all__ = [
+    "DOCUMENT_KINDS",
+    "Document",
     "EXITS",
     "STAGES",
     "Dispatch",

@@ -91,3 +91,39 @@ class Impression(db.Model):
     model_version: Mapped[int | None]
     shown_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     opened_at: Mapped[datetime | None]
+
+
+DOCUMENT_KINDS = ("passport", "health_check", "tb_certificate", "language_certificate",
+                  "contract", "coe", "visa", "flight")
+
+
+class Document(db.Model):
+    """A document of a dispatch (COE, visa, flight…) or of a trainee (passport, health…).
+
+    An uploaded file is stored under instance/documents/ with a random name; only its
+    original name, type and size are kept here.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        sa.CheckConstraint("dispatch_id IS NOT NULL OR trainee_id IS NOT NULL", name="owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("dispatches.id", ondelete="CASCADE"), index=True)
+    trainee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("trainees.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(24), index=True)
+    number: Mapped[str | None] = mapped_column(sa.String(64))
+    issued_on: Mapped[date | None]
+    expires_on: Mapped[date | None] = mapped_column(index=True)
+    file_name: Mapped[str | None] = mapped_column(sa.String(255))  # as uploaded
+    file_path: Mapped[str | None] = mapped_column(sa.String(255))  # random, under instance/
+    content_type: Mapped[str | None] = mapped_column(sa.String(100))
+    size: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    dispatch: Mapped[Dispatch | None] = relationship()
+    trainee: Mapped[Trainee | None] = relationship()
