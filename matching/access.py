@@ -12,7 +12,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from matching.extensions import db
-from matching.models import Decision, JobOrder, Organisation, Trainee, User
+from matching.models import Decision, Dispatch, JobOrder, Organisation, Trainee, User
 from matching.models.jobs import latest_decisions_subquery
 
 # -- roles ---------------------------------------------------------------------------------
@@ -153,6 +153,43 @@ def can_manage_job_order(user, job: JobOrder | None = None) -> bool:
     if user.role == "admin":
         return True
     return user.role == "employer" and (job is None or job.employer_id == user.organisation_id)
+
+
+# -- dispatches ----------------------------------------------------------------------------
+
+
+def dispatches_select(user) -> sa.Select:
+    """Dispatches ``user`` may follow: the agency its own, a department its province's
+    trainees', an employer those of its job orders; admin all."""
+    stmt = sa.select(Dispatch)
+    if user.role == "admin":
+        return stmt
+    if user.role == "agency":
+        return stmt.where(Dispatch.agency_id == user.organisation_id)
+    if user.role == "department" and user.province:
+        return stmt.where(Dispatch.trainee_id.in_(
+            sa.select(Trainee.id).where(Trainee.province == user.province)))
+    if user.role == "employer":
+        return stmt.where(Dispatch.job_order_id.in_(
+            sa.select(JobOrder.id).where(JobOrder.employer_id == user.organisation_id)))
+    return stmt.where(sa.false())
+
+
+def get_dispatch_or_404(user, dispatch_id: int, *options) -> Dispatch:
+    stmt = dispatches_select(user).where(Dispatch.id == dispatch_id)
+    if options:
+        stmt = stmt.options(*options)
+    dispatch = db.session.scalar(stmt)
+    if dispatch is None:
+        abort(404)
+    return dispatch
+
+
+def can_move_dispatch(user, dispatch: Dispatch) -> bool:
+    """Only the dispatch's agency (or admin) moves stages and records documents."""
+    if user.role == "admin":
+        return True
+    return user.role == "agency" and dispatch.agency_id == user.organisation_id
 
 
 # -- organisations and users (admin only) ---------------------------------------------------
