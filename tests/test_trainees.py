@@ -114,7 +114,7 @@ def test_katakana_reading_is_accepted(client, login, dept):
     ({"field": "space_travel"}, "Choose a value from the list."),
     ({"preferred_prefectures": ["atlantis"]}, "Choose prefectures from the list."),
     ({"experience_years": "51"}, "Enter a number from 0 to 50."),
-    ({"training_hours": "-3"}, "Enter a number of hours from 0."),
+    ({"training_hours": "-3"}, "Enter a number of hours from 0 to 100,000."),
     ({"email": "not-an-address"}, "Enter a valid e-mail address."),
     ({"phone": "call me"}, "Enter a phone number with 6 to 15 digits"),
 ])
@@ -600,3 +600,16 @@ def test_an_export_reimports_unchanged(client, login, dept, make_trainee):
     assert result.ok and (result.created, result.updated) == (0, 2)
     db.session.expire_all()
     assert [tuple(getattr(t, c) for c in columns) for t in trainees()] == before
+
+
+def test_years_of_experience_accept_a_decimal_comma(client, login, make_user):
+    """Vietnamese users type 1,5 for one and a half years; the import accepts it, so does the form."""
+    officer = make_user(role="department", province="nghe-an")
+    login(officer)
+    response = client.post("/trainees/new", data={
+        "external_id": "NA-COMMA-1", "full_name": "Trần Thị Bích", "date_of_birth": "2000-05-01",
+        "field": "construction", "japanese_level": "N5", "experience_years": "1,5",
+        "training_hours": "300", "consent": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    trainee = db.session.scalar(sa.select(Trainee).where(Trainee.external_id == "NA-COMMA-1"))
+    assert trainee.experience_years == 1.5

@@ -107,7 +107,8 @@ def _check_role_org(role: str, org: Organisation) -> None:
                "“%(kind)s”.", role=_ROLE_LABELS[role], kind=_KIND_LABELS[ROLE_ORG_KIND[role]]),
             field="organisation")
     if role == "department" and not org.province:
-        raise AccountError(_l("A department must have a province."), field="organisation")
+        raise AccountError(_l("The chosen labour department has no province."),
+                           field="organisation")
 
 
 def _check_password(password: str | None) -> None:
@@ -179,7 +180,7 @@ def save_organisation(org: Organisation | None, *, kind: str, code: str, name: s
     if clash is not None and clash is not org:
         raise AccountError(_l("An organisation with this code already exists."), field="code")
     if not (name or "").strip():
-        raise AccountError(_l("The name is required."), field="name")
+        raise AccountError(_l("The organisation's name is required."), field="name")
     if country not in ORG_COUNTRIES:
         raise AccountError(_l("Unknown country."), field="country")
     if kind in PROVINCIAL_KINDS:

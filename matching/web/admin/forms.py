@@ -93,7 +93,7 @@ class OrganisationForm(FlaskForm):
 
     def validate_country(self, field) -> None:
         if self.kind.data in PROVINCIAL_KINDS and field.data != "VN":
-            raise ValueError(_("A labour department or vocational school is in Vietnam."))
+            raise ValueError(_("A labour department or vocational school must be in Vietnam."))
 
 
 class _UserFields(FlaskForm):

@@ -59,6 +59,16 @@ _INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
 _strip = [lambda v: v.strip() if isinstance(v, str) else v]
 
 
+class LocalDecimalField(DecimalField):
+    """A decimal field that also takes a decimal comma ("1,5"), as Vietnamese users type it."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [v.replace(",", ".") if isinstance(v, str) else v for v in valuelist]
+        super().process_formdata(valuelist)
+
+
+
 def _kana_filter(value):
     """Half-width katakana (ｸﾞｴﾝ) becomes full-width; runs of spaces become one."""
     if not isinstance(value, str):
@@ -139,11 +149,11 @@ class TraineeForm(FlaskForm):
     training_hours = IntegerField(
         _l("Training hours"), default=0,
         invalid_value_message=_l("Enter a whole number of hours."),
-        validators=[Optional(), NumberRange(min=0, max=100_000,
-                                            message=_l("Enter a number of hours from 0."))])
-    experience_years = DecimalField(
+        validators=[Optional(), NumberRange(
+            min=0, max=100_000, message=_l("Enter a number of hours from 0 to 100,000."))])
+    experience_years = LocalDecimalField(
         _l("Years of experience"), places=1, default=0,
-        invalid_value_message=_l("Enter a number, for example 1.5."),
+        invalid_value_message=_l("Enter a number, for example 1.5 or 1,5."),
         validators=[Optional(), NumberRange(min=0, max=50,
                                             message=_l("Enter a number from 0 to 50."))])
     preferred_prefectures = SelectMultipleField(
@@ -233,7 +243,7 @@ class SearchForm(FlaskForm):
 
     q = SearchField(_l("Search"))
     field = SelectField(_l("Field"), validate_choice=False)
-    level = SelectField(_l("Japanese level at least"), validate_choice=False)
+    level = SelectField(_l("Minimum Japanese level"), validate_choice=False)
     status = SelectField(_l("Status"), validate_choice=False)
     school = SelectField(_l("School"), validate_choice=False)
     province = SelectField(_l("Province"), validate_choice=False)
