@@ -6,6 +6,12 @@ external IDs, so a second run updates the same rows instead of adding new ones. 
 comes from ``random.Random`` seeded per trainee number: trainee 17 is the same person whether
 100 or 1,000 are asked for.
 
+The three demo employers post ten job orders (``DEMO_JOB_ORDERS``, through the job-order
+importer) and have taken dated past decisions on seven of them (through the decision
+importer, which skips what is on record), enough for ``flask model train``; three job
+orders are fresh, without any decision, for the live demo. Each decision depends only on
+its (job order, trainee) pair, never on how many trainees were asked for.
+
 Every demo account logs in with ``DEMO_PASSWORD``.
 """
 
@@ -19,8 +25,10 @@ import sqlalchemy as sa
 from matching.extensions import db
 from matching.models import Organisation, User
 from matching.operations.accounts import AccountError, create_user, save_organisation
+from matching.operations.decision_imports import import_decisions
 from matching.operations.imports import import_trainees
-from matching.vocab import SKILL_CATALOGUE, fold
+from matching.operations.job_imports import import_job_orders
+from matching.vocab import SKILL_CATALOGUE, fold, japanese_rank
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +101,16 @@ class SeedReport:
     users_created: int = 0
     trainees_created: int = 0
     trainees_updated: int = 0
+    job_orders_created: int = 0
+    job_orders_updated: int = 0
+    decisions_created: int = 0
     #: Every demo account: (e-mail, role, organisation name).
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def seed_demo(trainees: int = 300) -> SeedReport:
-    """Create what is missing of the demo organisations and users, then import the trainees."""
+    """Create what is missing of the demo organisations and users, then import the trainees,
+    the job orders and the employers' past decisions on those trainees."""
     report = SeedReport()
     orgs = {org.code: org for org in db.session.scalars(
         sa.select(Organisation).where(Organisation.code.in_([o.code for o in ORGANISATIONS])))}
@@ -121,15 +133,26 @@ def seed_demo(trainees: int = 300) -> SeedReport:
             # Someone made an organisation with a demo code but another kind, for instance.
             raise DemoError(f"{demo.code}: {exc}") from exc
         report.accounts.append((email, role, org.name))
-    if trainees > 0:
-        result = import_trainees(demo_trainee_rows(trainees), user=None)
-        if not result.ok:
-            details = "; ".join(f"line {e.line} {e.column}: {e.message}"
-                                for e in result.errors[:5])
-            raise DemoError(f"the importer refused the demo trainees: {details}")
+    rows = demo_trainee_rows(trainees) if trainees > 0 else []
+    if rows:
+        result = _checked(import_trainees(rows, user=None), "trainees")
         report.trainees_created, report.trainees_updated = result.created, result.updated
+    result = _checked(import_job_orders(DEMO_JOB_ORDERS, user=None), "job orders")
+    report.job_orders_created, report.job_orders_updated = result.created, result.updated
+    decisions = demo_decision_rows(rows)
+    if decisions:
+        report.decisions_created = _checked(import_decisions(decisions, user=None),
+                                            "decisions").created
     log.info("demo seed: %s", report)
     return report
+
+
+def _checked(result, what: str):
+    """The import result, or ``DemoError`` naming the first refused rows."""
+    if not result.ok:
+        details = "; ".join(f"line {e.line} {e.column}: {e.message}" for e in result.errors[:5])
+        raise DemoError(f"the importer refused the demo {what}: {details}")
+    return result
 
 
 # -- trainees --------------------------------------------------------------------------------
@@ -175,6 +198,12 @@ def _weighted(rng: random.Random, weights: dict):
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+def vietnamese_name(rng: random.Random, gender: str) -> list[str]:
+    """Family, middle and given name drawn as often as Vietnam has them (gender F or M)."""
+    return [_weighted(rng, FAMILY_NAMES), rng.choice(MIDDLE_NAMES[gender]),
+            rng.choice(GIVEN_NAMES[gender])]
+
+
 def demo_trainee_rows(count: int, today: date | None = None) -> list[dict[str, str]]:
     """``count`` importer rows (public column names, text values), the same on every run."""
     # Dates are relative to the first of the month, so runs within a month agree exactly.
@@ -200,8 +229,7 @@ def _trainee_row(rng: random.Random, province: str, number: int, prefix: str,
                  schools: list[str], reference: date) -> dict[str, str]:
     field_code = _weighted(rng, FIELD_WEIGHTS)
     gender = "F" if rng.random() < WOMEN_SHARE.get(field_code, 0.5) else "M"
-    parts = [_weighted(rng, FAMILY_NAMES), rng.choice(MIDDLE_NAMES[gender]),
-             rng.choice(GIVEN_NAMES[gender])]
+    parts = vietnamese_name(rng, gender)
     # Aged 18 to 35: born between 35 years and 18 years and a month before the reference.
     oldest = reference.replace(year=reference.year - 35) + timedelta(days=1)
     youngest = reference.replace(year=reference.year - 18) - timedelta(days=31)
@@ -237,3 +265,98 @@ def _trainee_row(rng: random.Random, province: str, number: int, prefix: str,
         "phone": f"09{rng.randrange(10**8):08d}" if rng.random() < 0.8 else "",
         "name_kana": " ".join(KANA[p] for p in parts) if rng.random() < 0.15 else "",
     }
+
+
+# -- job orders and decisions ----------------------------------------------------------------
+
+_JOB_COLUMNS = ("external_id", "employer", "agency", "title", "field", "required_skills",
+                "preferred_skills", "min_japanese_level", "headcount", "prefecture",
+                "monthly_salary_jpy", "start_date", "visa_track")
+#: Importer rows (public columns plus the dispatching agency), the same on every run.
+DEMO_JOB_ORDERS: list[dict[str, str]] = [dict(zip(_JOB_COLUMNS, row, strict=True)) for row in (
+    ("SKR-2027-01", "sakura-kensetsu", "hoa-sen-manpower", "建設作業員（型枠）", "construction",
+     "formwork;concrete", "scaffolding", "N4", "4", "aichi", "235000", "2027-04-01", "SSW1"),
+    ("SKR-2027-02", "sakura-kensetsu", "hoa-sen-manpower", "鉄筋施工作業員", "construction",
+     "rebar", "concrete;welding", "N5", "8", "aichi", "228000", "2027-04-01", "TITP"),
+    ("SKR-2027-03", "sakura-kensetsu", "", "とび職（足場組立）", "construction",
+     "scaffolding", "heavy-machinery", "JFT-A2", "2", "shizuoka", "245000", "2027-06-01",
+     "SSW1"),
+    ("SKR-2027-04", "sakura-kensetsu", "", "内装仕上げ作業員", "construction",
+     "interior-finishing;plastering", "tiling", "N4", "2", "tokyo", "258000", "2027-07-01",
+     "SSW1"),
+    ("MDR-2027-01", "midori-kaigo", "song-hong-hr", "介護職員（特定技能1号）", "nursing_care",
+     "bathing-assistance;meal-assistance", "dementia-care", "N4", "5", "saitama", "215000",
+     "2027-04-01", "SSW1"),
+    ("MDR-2027-02", "midori-kaigo", "song-hong-hr", "介護職員（技能実習）", "nursing_care",
+     "meal-assistance;mobility-assistance", "care-records", "N4", "3", "chiba", "198000",
+     "2027-05-01", "TITP"),
+    ("MDR-2027-03", "midori-kaigo", "", "介護職員（夜勤あり）", "nursing_care",
+     "dementia-care;vital-signs", "toileting-assistance", "JFT-A2", "2", "kanagawa", "240000",
+     "2027-09-01", "SSW1"),
+    ("YMT-2027-01", "yamato-foods", "hoa-sen-manpower", "食品製造ライン作業員",
+     "food_manufacturing", "food-hygiene", "haccp;packaging", "N5", "8", "ibaraki", "192000",
+     "2027-04-01", "ESD"),
+    ("YMT-2027-02", "yamato-foods", "", "水産加工作業員", "food_manufacturing",
+     "seafood-processing;food-hygiene", "haccp", "JFT-A2", "4", "hiroshima", "205000",
+     "2027-05-01", "SSW1"),
+    ("YMT-2027-03", "yamato-foods", "song-hong-hr", "パン製造スタッフ", "food_manufacturing",
+     "bakery", "food-hygiene;packaging", "N4", "2", "osaka", "210000", "2027-10-01", "SSW1"),
+)]
+#: Job orders without any decision: what the live demo ranks for the first time.
+FRESH_JOB_ORDERS = ("SKR-2027-04", "MDR-2027-03", "YMT-2027-03")
+#: Employers have looked at ~70 % of the trainees of their field among the first 300.
+SHOWN_SHARE, SHOWN_AMONG = 0.7, 300
+#: Final decision by employer utility (highest threshold first), and the steps leading to it.
+DECISION_CUTS = ((2.9, "selected"), (1.8, "interviewed"), (0.6, "shortlisted"),
+                 (float("-inf"), "rejected"))
+_STEPS = {"selected": ("shortlisted", "interviewed", "selected"),
+          "interviewed": ("shortlisted", "interviewed"), "shortlisted": ("shortlisted",),
+          "rejected": ("rejected",)}
+#: Fixed past dates, so a re-run in another month finds every decision on record.
+DECIDED_FROM = date(2026, 2, 2)
+
+
+def employer_utility(row: dict[str, str], job: dict[str, str]) -> float:
+    """How much a demo employer wants a trainee: required skills and Japanese first.
+
+    Required-skill coverage weighs most, then each Japanese level above or below the
+    minimum (a shortfall costs one more point), preferred skills and a little experience.
+    """
+    has = set(row["skills"].split(";"))
+    required = [s for s in job["required_skills"].split(";") if s]
+    preferred = [s for s in job["preferred_skills"].split(";") if s]
+    gap = japanese_rank(row["japanese_level"]) - japanese_rank(job["min_japanese_level"])
+    return (2.5 * sum(s in has for s in required) / max(len(required), 1)
+            + 0.7 * sum(s in has for s in preferred) / max(len(preferred), 1)
+            + 0.6 * max(min(gap, 2), -2) - (1.0 if gap < 0 else 0.0)
+            + 0.1 * min(float(row["experience_years"]), 5.0))
+
+
+def demo_decision_rows(trainee_rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Dated decision rows of the demo employers on ``trainee_rows`` (``demo_trainee_rows``).
+
+    For each job order with decisions, its employer looked at ~70 % of the trainees of its
+    field among the first ``SHOWN_AMONG`` (registered first), graded them by
+    ``employer_utility`` plus noise, and recorded the history that leads to each final
+    decision (shortlisted, then interviewed, then selected) a week apart. Everything is
+    seeded by the (job order, trainee) pair.
+    """
+    out = []
+    for number, job in enumerate(DEMO_JOB_ORDERS):
+        if job["external_id"] in FRESH_JOB_ORDERS:
+            continue
+        for row in trainee_rows[:SHOWN_AMONG]:
+            if row["field"] != job["field"]:
+                continue
+            rng = random.Random(f"{DEMO_SEED}-{job['external_id']}-{row['external_id']}")
+            if rng.random() >= SHOWN_SHARE:
+                continue
+            utility = employer_utility(row, job) + rng.gauss(0.0, 0.5)
+            final = next(d for cut, d in DECISION_CUTS if utility >= cut)
+            day = DECIDED_FROM + timedelta(days=12 * number + rng.randrange(10))
+            for step, decision in enumerate(_STEPS[final]):
+                out.append({"job_order_external_id": job["external_id"],
+                            "trainee_external_id": row["external_id"],
+                            "trainee_province": row["province"], "decision": decision,
+                            "decided_at": (day + timedelta(days=7 * step)).isoformat()})
+    return out
