@@ -1,49 +1,24 @@
 """Bulk import of trainees from CSV / XLSX: upload → preview (a dry run) → confirm.
 
-The uploaded file waits between the two requests in ``instance/imports`` under a random
-name; only that name's token lives in the session, so a form can never point the confirm
-step at another path. Confirm re-reads and re-validates the file: the registry may have
-changed since the preview.
+The file waits between the two steps in ``web.uploads`` (see there); confirm re-reads and
+re-validates it: the registry may have changed since the preview.
 """
 
 import csv
 import io
-import os
-import re
-import secrets
-import time
 
-from flask import Response, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SubmitField
 
 from matching import access
 from matching.formats import TRAINEE_REQUIRED
-from matching.i18n import _l
 from matching.operations.imports import KNOWN_COLUMNS, ImportResult, import_trainees_file
 from matching.vocab import province_name
 from matching.web.trainees import bp
+from matching.web.uploads import ERRORS_SHOWN, ConfirmForm, ImportForm, PendingUploads
 
-SESSION_KEY = "trainee_import"
-UPLOAD_MAX_AGE = 24 * 3600  # seconds an abandoned upload is kept
-ERRORS_SHOWN = 1000  # a page listing more problems than this helps nobody
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-_EXTENSIONS = (".csv", ".xlsx")
-
-
-class ImportForm(FlaskForm):
-    file = FileField(_l("File (CSV or Excel .xlsx)"), validators=[
-        FileRequired(_l("Choose a file to import.")),
-        FileAllowed(["csv", "xlsx"], _l("Only .csv and .xlsx files can be imported.")),
-    ])
-    submit = SubmitField(_l("Check the file"))
-
-
-class ConfirmForm(FlaskForm):
-    """Only the CSRF token: what to import is the upload named in the session."""
+PENDING = PendingUploads("trainee_import")
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -55,19 +30,7 @@ def import_upload():
     if not form.validate_on_submit():
         return render_template("trainees/import_upload.html", form=form,
                                required=TRAINEE_REQUIRED, columns=KNOWN_COLUMNS)
-    upload = form.file.data
-    filename = os.path.basename(upload.filename or "")
-    ext = os.path.splitext(filename)[1].lower()
-    _discard(session.pop(SESSION_KEY, None))  # one pending upload per session
-    _clean_up_old_uploads()
-    token = secrets.token_urlsafe(24)
-    path = os.path.join(_upload_dir(), token + ext)
-    upload.save(path)
-    result = _run(path, filename, dry_run=True)
-    if result.ok:
-        session[SESSION_KEY] = {"token": token, "ext": ext, "name": filename}
-    else:
-        os.remove(path)  # nothing can be confirmed: the user fixes the file and uploads again
+    result, filename = PENDING.check(form.file.data, _run)
     return _preview(result, filename)
 
 
@@ -78,18 +41,14 @@ def import_confirm():
     _require_import_right()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    pending = session.pop(SESSION_KEY, None)
-    path = _pending_path(pending)
-    if path is None or not os.path.isfile(path):
+    done = PENDING.confirm(_run)
+    if done is None:
         flash(_("There is no checked file waiting to be imported. Please upload the file "
                 "again."), "warning")
         return redirect(url_for("trainees.import_upload"))
-    try:
-        result = _run(path, pending.get("name", ""), dry_run=False)
-    finally:
-        os.remove(path)
+    result, filename = done
     if not result.ok:
-        return _preview(result, pending.get("name", ""))
+        return _preview(result, filename)
     flash(_("Imported %(rows)d rows: %(created)d created, %(updated)d updated.",
             rows=result.rows, created=result.created, updated=result.updated), "success")
     return redirect(url_for("trainees.index"))
@@ -128,47 +87,12 @@ def _require_import_right() -> None:
         abort(403)
 
 
-def _run(path: str, filename: str, *, dry_run: bool) -> ImportResult:
+def _run(stream, filename: str, dry_run: bool) -> ImportResult:
     user = current_user._get_current_object()
-    with open(path, "rb") as stream:
-        return import_trainees_file(stream, filename, user=user, dry_run=dry_run,
-                                    province_scope=access.import_province_scope(user))
+    return import_trainees_file(stream, filename, user=user, dry_run=dry_run,
+                                province_scope=access.import_province_scope(user))
 
 
 def _preview(result: ImportResult, filename: str) -> str:
     return render_template("trainees/import_preview.html", result=result, filename=filename,
                            errors=result.errors[:ERRORS_SHOWN], form=ConfirmForm())
-
-
-def _upload_dir() -> str:
-    path = os.path.join(current_app.instance_path, "imports")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def _pending_path(pending) -> str | None:
-    """The stored file of a pending upload, rebuilt from a checked token, never from input."""
-    if not isinstance(pending, dict):
-        return None
-    token, ext = pending.get("token"), pending.get("ext")
-    if not isinstance(token, str) or not _TOKEN.fullmatch(token) or ext not in _EXTENSIONS:
-        return None
-    return os.path.join(_upload_dir(), token + ext)
-
-
-def _discard(pending) -> None:
-    path = _pending_path(pending)
-    if path and os.path.isfile(path):
-        os.remove(path)
-
-
-def _clean_up_old_uploads() -> None:
-    """Remove uploads nobody confirmed within a day (opportunistic, on each upload)."""
-    limit = time.time() - UPLOAD_MAX_AGE
-    with os.scandir(_upload_dir()) as entries:
-        for entry in entries:
-            try:
-                if entry.is_file() and entry.stat().st_mtime < limit:
-                    os.remove(entry.path)
-            except OSError:
-                pass  # another request removed it first

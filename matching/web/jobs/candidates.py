@@ -1,0 +1,223 @@
+"""Employer review of a job order's candidates (DESIGN §5, §7): blind until shortlisted.
+
+- ``jobs.candidates``: the ranked pool as anonymised cards, 20 a page, each page shown to an
+  employer recorded as impressions;
+- ``jobs.profile``: one candidate in full once revealed (shortlisted, interviewed,
+  selected), else the anonymised detail; opening it marks the impression opened;
+- ``jobs.decide``: the decision buttons (``operations.decisions.record_decision``);
+- ``jobs.rirekisho``: the Japanese résumé, for revealed candidates only;
+- ``jobs.decisions``: the job order's decision history (its agency may read it too).
+
+Only the job order's employer and administrators review candidates: an agency that may
+read the job order gets 404 here, a department 403 (it never uses these pages).
+"""
+
+import logging
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+
+from matching import access
+from matching.documents import build_rirekisho
+from matching.extensions import db
+from matching.models import Decision, JobOrder, Trainee
+from matching.operations import decisions as decision_ops
+from matching.operations import impressions as impression_ops
+from matching.operations.decisions import DecisionError, HeadcountReached, NotACandidate
+from matching.ranking.pool import load_pool
+from matching.ranking.service import current_model, rank_job
+from matching.web.jobs import bp
+from matching.web.jobs.candidate_forms import DecisionForm
+from matching.web.jobs.cards import (
+    DECISION_ACTIONS,
+    ListPage,
+    build_cards,
+    candidate_code,
+    explain_candidate,
+    make_card,
+    model_note,
+)
+from matching.web.main.routes import safe_next
+from matching.web.trainees.documents import pdf_response, rirekisho_filename
+from matching.web.trainees.forms import age_on, language_label, level_label
+
+log = logging.getLogger(__name__)
+
+#: Roles that may reach these pages at all (a department never does: 403). An agency reads
+#: its job orders, so a candidate URL of one of them answers 404 like any out-of-scope id.
+REVIEWERS = ("admin", "employer", "agency")
+PER_PAGE = 20
+HISTORY_PER_PAGE = 50
+
+
+@bp.context_processor
+def review_helpers() -> dict:
+    return {"level_label": level_label, "language_label": language_label, "age_on": age_on,
+            "decision_action": lambda code: str(DECISION_ACTIONS.get(code, code))}
+
+
+def _job_under_review(job_id: int) -> JobOrder:
+    """The job order, if the current user reviews its candidates (else 404, even for the
+    agency that may read the job order itself)."""
+    job = access.get_job_order_or_404(current_user, job_id)
+    if not access.can_manage_job_order(current_user, job):
+        abort(404)
+    return job
+
+
+# -- the ranked cards --------------------------------------------------------------------------
+
+
+@bp.route("/<int:job_id>/candidates")
+@access.roles_required(*REVIEWERS)
+def candidates(job_id: int):
+    job = _job_under_review(job_id)
+    show_rejected = request.args.get("rejected") == "show"
+    pool, choice = load_pool(), current_model()
+    decided = decision_ops.latest_decisions_for(job)
+    # Rejected candidates stay in the pool (they are available); hidden by default, they are
+    # ranked and dropped, so each page still holds 20 cards and ranks stay the real ones.
+    hidden = set() if show_rejected else {t for t, d in decided.items() if d == "rejected"}
+    hidden_in_pool = int((pool.rows_for(sorted(hidden)) >= 0).sum()) if hidden else 0
+    total = len(pool) - hidden_in_pool
+    page = min(max(request.args.get("page", 1, type=int), 1),
+               max(1, -(-total // PER_PAGE)))
+    pagination = ListPage(page, PER_PAGE, total)
+    # Ranking the top page·20 is cheap: the pool's feature block is cached (DESIGN §5).
+    items = [item for item in rank_job(job, top=page * PER_PAGE + hidden_in_pool, pool=pool,
+                                       model=choice)
+             if item["trainee_id"] not in hidden][(page - 1) * PER_PAGE:page * PER_PAGE]
+    revealed = access.revealed_among(current_user, [item["trainee_id"] for item in items])
+    cards = build_cards(job, items, decided, revealed)
+    impression_ops.record_impressions(job, current_user, items)
+    return render_template(
+        "jobs/candidates.html", job=job, cards=cards, pagination=pagination,
+        pool_size=len(pool), model_note=model_note(choice), show_rejected=show_rejected,
+        selected=_selected_workers(job, decided), n_rejected=len(hidden),
+        next_url=request.full_path if request.query_string else request.path)
+
+
+def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[int, str, str]]:
+    """(trainee id, code, name) of the job order's selected workers, by name.
+
+    Selected is a revealing decision on the employer's own job order, so names are shown.
+    """
+    ids = [t for t, d in decided.items() if d == "selected"]
+    if not ids:
+        return []
+    rows = db.session.execute(sa.select(Trainee.id, Trainee.full_name)
+                              .where(Trainee.id.in_(ids)).order_by(Trainee.name_folded))
+    return [(tid, candidate_code(job.id, tid), name) for tid, name in rows]
+
+
+# -- one candidate -------------------------------------------------------------------------------
+
+
+@bp.route("/<int:job_id>/candidates/<int:trainee_id>")
+@access.roles_required(*REVIEWERS)
+def profile(job_id: int, trainee_id: int):
+    job = _job_under_review(job_id)
+    trainee = access.get_candidate_or_404(current_user, job, trainee_id,
+                                          selectinload(Trainee.skills),
+                                          selectinload(Trainee.certificates))
+    revealed = access.can_see_profile(current_user, trainee)
+    item = explain_candidate(job, trainee.id, load_pool(), current_model())
+    history = db.session.scalars(
+        sa.select(Decision).where(Decision.job_order_id == job.id,
+                                  Decision.trainee_id == trainee.id)
+        .options(joinedload(Decision.decided_by))
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())).all()
+    card = make_card(job, trainee, item, decision=history[0].decision if history else None,
+                     revealed=revealed)
+    impression_ops.mark_opened(job, trainee.id, current_user)
+    # The Trainee object reaches the template only when its personal data may be shown.
+    return render_template("jobs/profile.html", job=job, card=card, history=history,
+                           person=trainee if revealed else None,
+                           certificates=trainee.certificates, next_url=request.path,
+                           today=date.today())
+
+
+@bp.route("/<int:job_id>/candidates/<int:trainee_id>/decision", methods=["POST"])
+@access.roles_required(*REVIEWERS)
+def decide(job_id: int, trainee_id: int):
+    job = _job_under_review(job_id)
+    trainee = access.get_candidate_or_404(current_user, job, trainee_id)
+    form = DecisionForm()
+    back = safe_next(form.next.data, url_for(".candidates", job_id=job.id))
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return redirect(back)
+    code = candidate_code(job.id, trainee.id)
+    before = job.status
+    try:
+        decision = decision_ops.record_decision(
+            job, trainee, form.decision.data, current_user, note=form.note.data,
+            confirm_over_headcount=form.confirmed)
+    except HeadcountReached as exc:
+        return render_template("jobs/confirm_decision.html", job=job, code=code, form=form,
+                               message=exc.message, trainee_id=trainee.id, back=back)
+    except NotACandidate:
+        abort(404)
+    except DecisionError as exc:
+        flash(str(exc.message), "error")
+        return redirect(back)
+    flash(_decision_message(decision.decision, code), "success")
+    if before != "filled" and job.status == "filled":
+        flash(_("The headcount is reached: the job order is now marked as filled. Reopen it "
+                "from its page to select more workers."), "info")
+    return redirect(back)
+
+
+def _decision_message(decision: str, code: str) -> str:
+    if decision == "shortlisted":
+        return _("Candidate %(code)s is shortlisted: their full profile and résumé are now "
+                 "open to you.", code=code)
+    if decision == "interviewed":
+        return _("Candidate %(code)s is marked as interviewed.", code=code)
+    if decision == "selected":
+        return _("Candidate %(code)s is selected. Their dispatch has been opened and they no "
+                 "longer appear to other employers.", code=code)
+    return _("Candidate %(code)s is rejected.", code=code)
+
+
+@bp.route("/<int:job_id>/candidates/<int:trainee_id>/rirekisho.pdf")
+@access.roles_required(*REVIEWERS)
+def rirekisho(job_id: int, trainee_id: int):
+    job = _job_under_review(job_id)
+    trainee = access.get_candidate_or_404(current_user, job, trainee_id,
+                                          selectinload(Trainee.skills),
+                                          selectinload(Trainee.certificates))
+    if not access.can_see_profile(current_user, trainee):
+        abort(404)  # blind review: the résumé opens with the profile, not before
+    log.info("rirekisho of trainee %s downloaded by %s for job order %s", trainee.id,
+             current_user.email, job.external_id)
+    return pdf_response(build_rirekisho(trainee), rirekisho_filename(trainee))
+
+
+# -- history ---------------------------------------------------------------------------------------
+
+
+@bp.route("/<int:job_id>/decisions")
+@access.roles_required("admin", "employer", "agency")
+def decisions(job_id: int):
+    """Every decision on the job order, latest first: revealed candidates by name, the
+    others by their candidate code (an agency sees codes only)."""
+    job = access.get_job_order_or_404(current_user, job_id)
+    stmt = (sa.select(Decision).where(Decision.job_order_id == job.id)
+            .options(joinedload(Decision.decided_by))
+            .order_by(Decision.decided_at.desc(), Decision.id.desc()))
+    pagination = db.paginate(stmt, page=request.args.get("page", 1, type=int),
+                             per_page=HISTORY_PER_PAGE, error_out=False)
+    revealed = access.revealed_among(current_user, {d.trainee_id for d in pagination.items})
+    names = dict(db.session.execute(sa.select(Trainee.id, Trainee.full_name)
+                                    .where(Trainee.id.in_(revealed))).all()) if revealed else {}
+    rows = [(d, candidate_code(job.id, d.trainee_id), names.get(d.trainee_id))
+            for d in pagination.items]
+    return render_template("jobs/decisions.html", job=job, rows=rows, pagination=pagination,
+                           reviewing=access.can_manage_job_order(current_user, job))

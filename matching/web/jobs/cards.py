@@ -1,0 +1,274 @@
+"""Candidate cards for employers: anonymised facts, the score explained, translated.
+
+Blind review (DESIGN §7): a ``Card`` carries only what may be shown before the employer
+shortlists (code, rank, score, field, skills, Japanese level, training, experience,
+availability, contributions); ``name`` and ``name_kana`` are filled only for revealed
+candidates. Templates therefore never receive a hidden candidate's ``Trainee`` object.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy.orm import selectinload
+
+from matching.extensions import db
+from matching.i18n import _l, fmt_date, fmt_number
+from matching.models import Trainee
+from matching.ranking.explain import explain
+from matching.ranking.features import Pool, job_features
+from matching.ranking.pool import build_pool
+from matching.ranking.service import ModelChoice, job_for
+from matching.vocab import japanese_rank
+from matching.web.trainees.forms import level_label
+
+#: What each ranking feature means to an employer (every key of ``features.FEATURES``).
+FEATURE_LABELS = {
+    "required_coverage": _l("Required skills"),
+    "preferred_coverage": _l("Preferred skills"),
+    "required_all": _l("Has every required skill"),
+    "field_match": _l("Trained in the job's field"),
+    "field_x_required": _l("Required skills within the job's field"),
+    "language_above": _l("Japanese above the minimum level"),
+    "language_below": _l("Below the minimum Japanese level"),
+    "below_minimum": _l("Does not reach the minimum Japanese level"),
+    "experience_log": _l("Work experience"),
+    "training": _l("Training hours"),
+    "prefecture_match": _l("Wishes to work in the job's prefecture"),
+    "available_by_start": _l("Available by the start date"),
+}
+#: prefecture_match is 0.5 for a trainee who named no prefecture (``features`` docstring).
+OPEN_TO_ANY_PREFECTURE = _l("Open to work in any prefecture")
+#: The decision buttons, as verbs.
+DECISION_ACTIONS = {
+    "shortlisted": _l("Shortlist"),
+    "interviewed": _l("Mark as interviewed"),
+    "selected": _l("Select"),
+    "rejected": _l("Reject"),
+}
+_CEFR_NAMES = {1: "A1", 2: "A2", 3: "B1", 4: "B2", 5: "C1", 6: "C2"}
+#: Contributions smaller than this are noise on a bar chart.
+_SHOWN_CONTRIBUTION = 0.005
+
+
+def candidate_code(job_id: int, trainee_id: int) -> str:
+    """An anonymous label such as ``C-K3QZ7A``, the same on every visit.
+
+    HMAC-SHA256 of ``"<job id>:<trainee id>"`` under ``SECRET_KEY``, base32, 6 characters:
+    it cannot be turned back into the trainee's id without the key, differs between job
+    orders (codes cannot be matched across two job orders), and stays stable as long as
+    ``SECRET_KEY`` does (changing the key renames every candidate). 30 bits: a label for
+    people, not a lookup key (URLs carry the id, and access decides what it shows).
+    """
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, f"{job_id}:{trainee_id}".encode(), hashlib.sha256).digest()
+    return "C-" + base64.b32encode(digest).decode()[:6]
+
+
+def feature_label(name: str) -> str:
+    return str(FEATURE_LABELS.get(name, name))
+
+
+@dataclass
+class Bar:
+    """One row of the contributions chart: ``width`` in % of half the chart."""
+
+    label: str
+    contribution: float
+    value: float
+    width: float
+
+    @property
+    def positive(self) -> bool:
+        return self.contribution >= 0
+
+
+def contribution_bars(explanation: dict) -> list[Bar]:
+    """The explanation's non-negligible contributions, largest first, scaled to the largest."""
+    items = [c for c in explanation.get("contributions", ())
+             if abs(c["contribution"]) >= _SHOWN_CONTRIBUTION]
+    scale = max((abs(c["contribution"]) for c in items), default=1.0) or 1.0
+    return [Bar(_bar_label(c["feature"], c["value"]), c["contribution"], c["value"],
+                round(100 * abs(c["contribution"]) / scale, 1)) for c in items]
+
+
+def _bar_label(feature: str, value: float) -> str:
+    if feature == "prefecture_match" and 0 < value < 1:
+        return str(OPEN_TO_ANY_PREFECTURE)
+    return feature_label(feature)
+
+
+@dataclass
+class Card:
+    """What a candidate card shows; ``name`` only when the profile is revealed."""
+
+    trainee_id: int
+    code: str
+    rank: int | None
+    score: float | None
+    field: str
+    skills: list[tuple[str, str]]  # (slug, matched | missing | preferred | other)
+    language: str
+    language_ok: bool
+    training_hours: int
+    experience_years: float
+    availability: str
+    available_ok: bool
+    bars: list[Bar]
+    decision: str | None = None
+    revealed: bool = False
+    name: str | None = None
+    name_kana: str | None = None
+    prefectures: list[str] = field(default_factory=list)
+
+
+def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
+              revealed: bool) -> Card:
+    """The card of ``trainee`` for ``job``; ``item`` is its ranking (``rank_job`` shape)."""
+    explanation = (item or {}).get("explanation") or {}
+    language, language_ok = language_comparison(trainee, job)
+    availability, available_ok = availability_text(trainee.available_from, job.start_date)
+    return Card(
+        trainee_id=trainee.id, code=candidate_code(job.id, trainee.id),
+        rank=(item or {}).get("rank"), score=(item or {}).get("score"), field=trainee.field,
+        skills=skill_marks(job, trainee.skill_slugs), language=language,
+        language_ok=language_ok, training_hours=trainee.training_hours,
+        experience_years=trainee.experience_years, availability=availability,
+        available_ok=available_ok, bars=contribution_bars(explanation), decision=decision,
+        revealed=revealed, name=trainee.full_name if revealed else None,
+        name_kana=trainee.name_kana if revealed else None,
+        prefectures=trainee.prefecture_codes)
+
+
+def build_cards(job, items: list[dict], decisions: dict[int, str],
+                revealed: set[int]) -> list[Card]:
+    """Cards for ranked ``items`` in their order: one query (plus one for skills)."""
+    ids = [item["trainee_id"] for item in items]
+    trainees = {t.id: t for t in db.session.scalars(
+        sa.select(Trainee).where(Trainee.id.in_(ids)).options(selectinload(Trainee.skills)))
+    } if ids else {}
+    return [make_card(job, trainees[item["trainee_id"]], item,
+                      decision=decisions.get(item["trainee_id"]),
+                      revealed=item["trainee_id"] in revealed)
+            for item in items if item["trainee_id"] in trainees]
+
+
+def skill_marks(job, slugs: list[str]) -> list[tuple[str, str]]:
+    """The job's required skills (matched or missing), then the trainee's other skills
+    (preferred ones marked), in the job's order then alphabetical."""
+    has = set(slugs)
+    required = list(dict.fromkeys(job.required_skill_list))
+    preferred = set(job.preferred_skill_list) - set(required)
+    marks = [(s, "matched" if s in has else "missing") for s in required]
+    marks += [(s, "preferred" if s in preferred else "other")
+              for s in sorted(has - set(required), key=lambda s: (s not in preferred, s))]
+    return marks
+
+
+def level_name(trainee: Trainee) -> str:
+    """The trainee's declared level, or the CEFR level a certificate raised them to."""
+    if japanese_rank(trainee.japanese_level) == (trainee.language_rank or 0):
+        return level_label(trainee.japanese_level)
+    return _CEFR_NAMES.get(trainee.language_rank or 0, level_label("none"))
+
+
+def language_comparison(trainee: Trainee, job) -> tuple[str, bool]:
+    """("N4 ≥ N4 ✓", True) or ("N5 < N4: 1 level below", False)."""
+    level = level_name(trainee)
+    minimum_rank = job.min_language_rank or 0
+    if minimum_rank == 0:
+        return _("%(level)s (no minimum required)", level=level), True
+    minimum = level_label(job.min_language_level)
+    gap = minimum_rank - (trainee.language_rank or 0)
+    if gap <= 0:
+        return _("%(level)s ≥ %(minimum)s ✓", level=level, minimum=minimum), True
+    return ngettext("%(level)s < %(minimum)s: %(num)d level below",
+                    "%(level)s < %(minimum)s: %(num)d levels below", gap,
+                    level=level, minimum=minimum), False
+
+
+def availability_text(available_from: date | None, start: date | None) -> tuple[str, bool]:
+    """When the candidate can start, compared with the job's start date."""
+    if available_from is None:
+        return _("Available now"), True
+    if start is None or available_from <= start:
+        return _("Available from %(date)s ✓", date=fmt_date(available_from)), True
+    days = (available_from - start).days
+    return ngettext("Available from %(date)s, %(num)d day after the start date",
+                    "Available from %(date)s, %(num)d days after the start date", days,
+                    date=fmt_date(available_from)), False
+
+
+def model_note(choice: ModelChoice) -> str:
+    """Which model ranked, in words the employer can read."""
+    model = choice.model
+    if choice.version is None:
+        if choice.reason == "no model trained yet":
+            return _("Ranked by the expert prior (no model trained yet).")
+        return _("Ranked by the expert prior (the stored model must be trained again).")
+    n = fmt_number(model.n_decisions)
+    if model.kind == "blend":
+        return _("Ranked by model version %(version)s: a blend of the expert prior and a "
+                 "model learned from %(n)s decisions (α = %(alpha)s).",
+                 version=choice.version, n=n, alpha=fmt_number(model.alpha, 2))
+    return _("Ranked by model version %(version)s, learned from %(n)s decisions.",
+             version=choice.version, n=n)
+
+
+def explain_candidate(job, trainee_id: int, pool: Pool, choice: ModelChoice) -> dict | None:
+    """One candidate's ranking item (``rank_job`` shape) without ranking the top k.
+
+    In the pool: scored with everybody, so ``rank`` is their place (ties by id, as
+    ``rank_job``). Out of the pool (selected, withdrawn...): explained alone, ``rank`` None.
+    """
+    spec = job_for(job)
+    row = int(pool.rows_for([trainee_id])[0]) if len(pool) else -1
+    rank = None
+    if row >= 0:
+        X = job_features(pool, spec, out=pool.buffer())
+        scores = choice.model.score(X)
+        mine = scores[row]
+        rank = 1 + int((scores > mine).sum()) + int(((scores == mine)
+                                                    & (pool.ids < trainee_id)).sum())
+        x, info = X[row].copy(), pool.row_info(row)
+    else:
+        alone = build_pool(Trainee.id == trainee_id)
+        if not len(alone):
+            return None
+        x, info = job_features(alone, spec)[0], alone.row_info(0)
+    explanation = explain(choice.model, x, spec, info)
+    explanation["model_version"] = choice.version
+    return {"trainee_id": trainee_id, "rank": rank, "score": round(explanation["score"], 4),
+            "explanation": explanation}
+
+
+class ListPage:
+    """The attributes ``_macros.pager`` reads, for a list that is not a query."""
+
+    def __init__(self, page: int, per_page: int, total: int):
+        self.page, self.per_page, self.total = page, per_page, total
+        self.pages = max(1, math.ceil(total / per_page))
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num = page - 1 if self.has_prev else None
+        self.next_num = page + 1 if self.has_next else None
+
+    def iter_pages(self, *, left_edge=2, left_current=2, right_current=4, right_edge=2):
+        """Page numbers with ``None`` for gaps, as Flask-SQLAlchemy's pagination does."""
+        last = 0
+        for num in range(1, self.pages + 1):
+            if (num <= left_edge or num > self.pages - right_edge
+                    or self.page - left_current <= num < self.page + right_current):
+                if last + 1 != num:
+                    yield None
+                yield num
+                last = num
+

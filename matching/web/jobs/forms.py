@@ -1,0 +1,225 @@
+"""Job-order forms and the translated labels of job-order codes.
+
+Choices are built per request in ``__init__`` so labels follow the reader's locale; every
+validator and parse error carries its own translatable message.
+"""
+
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.fields import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from matching.extensions import db
+from matching.i18n import _l, locale_code
+from matching.models import JOB_STATUSES, VISA_TRACKS, Organisation
+from matching.operations.jobs import (
+    MAX_HEADCOUNT,
+    MAX_SALARY,
+    SKILLS_LIMIT,
+    allowed_statuses,
+)
+from matching.vocab import PREFECTURES
+from matching.vocab.skills import parse_skills
+from matching.web.trainees.forms import field_choices, level_choices
+
+JOB_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "open": _l("Open"),
+    "filled": _l("Filled"),
+    "closed": _l("Closed"),
+}
+DECISION_LABELS = {
+    "shortlisted": _l("Shortlisted"),
+    "interviewed": _l("Interviewed"),
+    "selected": _l("Selected"),
+    "rejected": _l("Rejected"),
+}
+VISA_LABELS = {
+    "TITP": _l("TITP – Technical Intern Training"),
+    "SSW1": _l("SSW1 – Specified Skilled Worker (i)"),
+    "SSW2": _l("SSW2 – Specified Skilled Worker (ii)"),
+    "ESD": _l("ESD – Employment for Skill Development"),
+}
+
+_INVALID_CHOICE = _l("Choose a value from the list.")
+_strip = [lambda v: v.strip() if isinstance(v, str) else v]
+# What people type around an amount of yen: "¥215,000", "215 000円", "２１５０００".
+_YEN_NOISE = re.compile(r"[\s,_'¥￥円]|yen|jpy", re.IGNORECASE)
+
+
+def status_label(code: str | None) -> str:
+    return str(JOB_STATUS_LABELS.get(code or "", code or ""))
+
+
+def decision_label(code: str | None) -> str:
+    return str(DECISION_LABELS.get(code or "", code or ""))
+
+
+def visa_label(code: str | None) -> str:
+    return str(VISA_LABELS.get(code or "", code or ""))
+
+
+def _choices(pairs, blank=None) -> list[SelectChoice]:
+    out = [SelectChoice("", str(blank))] if blank is not None else []
+    return out + [SelectChoice(str(value), str(label)) for value, label in pairs]
+
+
+def prefecture_choices(blank) -> list[SelectChoice]:
+    """The 47 prefectures in the usual north-to-south order (JIS X 0401)."""
+    locale = locale_code()
+    return _choices(((p.code, p.name(locale)) for p in PREFECTURES.values()), blank)
+
+
+def organisation_choices(kind: str, keep_id: int | None = None) -> list[tuple[int, str]]:
+    """Active organisations of ``kind`` by name (plus ``keep_id``, the current one, if not)."""
+    stmt = (sa.select(Organisation.id, Organisation.name, Organisation.code)
+            .where(Organisation.kind == kind,
+                   sa.or_(Organisation.active.is_(True), Organisation.id == (keep_id or 0)))
+            .order_by(Organisation.name, Organisation.id))
+    return [(org_id, f"{name} ({code})") for org_id, name, code in db.session.execute(stmt)]
+
+
+class YenField(IntegerField):
+    """A whole number of yen, tolerating thousands separators and the yen sign."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            cleaned = _YEN_NOISE.sub("", unicodedata.normalize("NFKC", valuelist[0] or ""))
+            valuelist = [cleaned]
+        super().process_formdata(valuelist)
+
+
+class JobOrderForm(FlaskForm):
+    """Post or edit a job order. ``user`` decides whether the employer can be chosen."""
+
+    employer_id = SelectField(_l("Employer"), invalid_choice_message=_INVALID_CHOICE,
+                              validators=[DataRequired(_l("Choose an employer."))])
+    external_id = StringField(_l("Job order ID"), filters=_strip, validators=[
+        Optional(),
+        Length(max=64, message=_l("The ID can have at most %(max)d characters.")),
+    ])
+    title = StringField(_l("Title"), filters=_strip, validators=[
+        DataRequired(_l("Enter a title.")),
+        Length(max=200, message=_l("The title can have at most %(max)d characters.")),
+    ])
+    field = SelectField(_l("Field"), invalid_choice_message=_INVALID_CHOICE,
+                        validators=[DataRequired(_l("Choose a field."))])
+    required_skills = StringField(_l("Required skills"), filters=_strip)
+    preferred_skills = StringField(_l("Preferred skills"), filters=_strip)
+    min_language_level = SelectField(_l("Minimum Japanese level"), default="none",
+                                     invalid_choice_message=_INVALID_CHOICE)
+    headcount = IntegerField(
+        _l("Headcount"), default=1,
+        invalid_value_message=_l("Enter a whole number of workers."),
+        validators=[InputRequired(_l("Enter how many workers you need.")),
+                    NumberRange(min=1, max=MAX_HEADCOUNT,
+                                message=_l("Enter a headcount from %(min)s to %(max)s."))])
+    prefecture = SelectField(_l("Prefecture"), invalid_choice_message=_INVALID_CHOICE,
+                             validators=[DataRequired(_l("Choose the prefecture of the "
+                                                         "workplace."))])
+    monthly_salary_jpy = YenField(
+        _l("Monthly salary (yen)"),
+        invalid_value_message=_l("Enter the salary as a whole number of yen, for example "
+                                 "215000."),
+        validators=[Optional(), NumberRange(min=0, max=MAX_SALARY, message=_l(
+            "Enter a monthly salary from %(min)s to %(max)s yen."))])
+    start_date = DateField(_l("Start date"),
+                           invalid_value_message=_l("Enter a valid date (YYYY-MM-DD)."),
+                           validators=[Optional()])
+    visa_track = SelectField(_l("Visa track"), default="SSW1",
+                             invalid_choice_message=_INVALID_CHOICE)
+    agency_id = SelectField(_l("Partner agency"), default="",
+                            invalid_choice_message=_INVALID_CHOICE)
+    status = SelectField(_l("Status"), invalid_choice_message=_INVALID_CHOICE)
+    submit = SubmitField(_l("Save"))
+    save_draft = SubmitField(_l("Save as draft"))
+
+    def __init__(self, *args, user, job=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.field.choices = field_choices(locale_code(), _l("Choose a field"))
+        self.min_language_level.choices = level_choices()
+        self.prefecture.choices = prefecture_choices(_l("Choose a prefecture"))
+        self.visa_track.choices = _choices((code, VISA_LABELS[code]) for code in VISA_TRACKS)
+        self.agency_id.choices = _choices(
+            organisation_choices("agency", keep_id=job.agency_id if job else None),
+            _l("None yet"))
+        if job is None and user.role == "admin":
+            self.employer_id.choices = _choices(organisation_choices("employer"),
+                                                _l("Choose an employer"))
+        else:
+            # An employer posts for itself; a job order never changes employer.
+            del self.employer_id
+        if job is None:
+            self.submit.label.text = _l("Publish the job order")
+            del self.status
+        else:
+            del self.save_draft
+            self.status.choices = _choices(
+                (code, JOB_STATUS_LABELS[code]) for code in allowed_statuses(job.status))
+
+    def _validate_skills(self, field):
+        if len(";".join(parse_skills(field.data))) > SKILLS_LIMIT:
+            raise ValidationError(_l("This list of skills is longer than %(limit)d characters.",
+                                     limit=SKILLS_LIMIT))
+
+    validate_required_skills = _validate_skills
+    validate_preferred_skills = _validate_skills
+
+    def job_data(self) -> dict:
+        """The cleaned values in the shape ``operations.jobs`` expects."""
+        data = {name: f.data for name, f in self._fields.items()
+                if name not in ("csrf_token", "submit", "save_draft")}
+        for key in ("employer_id", "agency_id"):
+            data[key] = int(data[key]) if data.get(key) else None
+        for key in ("required_skills", "preferred_skills"):
+            data[key] = parse_skills(data.get(key))
+        if "save_draft" in self._fields:  # creating: two buttons, draft or published
+            data["status"] = "draft" if self.save_draft.data else "open"
+        return data
+
+
+def job_form_data(job) -> dict:
+    """A stored job order as form ``data`` (skills as the text a person types)."""
+    return {
+        "external_id": job.external_id, "title": job.title, "field": job.field,
+        "required_skills": "; ".join(job.required_skill_list),
+        "preferred_skills": "; ".join(job.preferred_skill_list),
+        "min_language_level": job.min_language_level, "headcount": job.headcount,
+        "prefecture": job.prefecture or "", "monthly_salary_jpy": job.monthly_salary_jpy,
+        "start_date": job.start_date, "visa_track": job.visa_track,
+        "agency_id": str(job.agency_id or ""), "status": job.status,
+    }
+
+
+class JobSearchForm(FlaskForm):
+    """The list's GET filters; never validated: the list ignores unknown values."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validate_choice=False)
+    field = SelectField(_l("Field"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = _choices(
+            ((code, JOB_STATUS_LABELS[code]) for code in JOB_STATUSES), _l("All statuses"))
+        self.field.choices = field_choices(locale_code(), _l("All fields"))
+
+
+class StatusForm(FlaskForm):
+    """The publish / close / reopen buttons: the wanted status and the CSRF token."""
+
+    status = SelectField(choices=JOB_STATUSES, validate_choice=True,
+                         validators=[DataRequired()])
