@@ -100,12 +100,16 @@ def configure_i18n(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from matching.web.admin import bp as admin_bp
     from matching.web.auth import bp as auth_bp
+    from matching.web.dispatch import bp as dispatch_bp
+    from matching.web.jobs import bp as jobs_bp
     from matching.web.main import bp as main_bp
     from matching.web.trainees import bp as trainees_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(trainees_bp, url_prefix="/trainees")
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
+    app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
 

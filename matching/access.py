@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from matching.extensions import db
 from matching.models import Decision, Dispatch, JobOrder, Organisation, Trainee, User
 from matching.models.jobs import latest_decisions_subquery
+from matching.ranking.pool import eligible  # the pool's one definition of who is shown
 
 # -- roles ---------------------------------------------------------------------------------
 
@@ -153,6 +154,42 @@ def can_manage_job_order(user, job: JobOrder | None = None) -> bool:
     if user.role == "admin":
         return True
     return user.role == "employer" and (job is None or job.employer_id == user.organisation_id)
+
+
+def is_job_candidate(job: JobOrder) -> sa.ColumnElement[bool]:
+    """Trainees an employer may judge on ``job``: the ranked pool (available, consenting)
+    plus anyone already decided on for it (a selected worker has left the pool)."""
+    decided = sa.select(Decision.trainee_id).where(Decision.job_order_id == job.id)
+    return sa.or_(eligible(), Trainee.id.in_(decided))
+
+
+def get_candidate_or_404(user, job: JobOrder, trainee_id: int, *options) -> Trainee:
+    """A candidate of ``job`` for a user who manages ``job`` (its employer, admin), else 404.
+
+    The trainee object may hold personal data: templates show it only when
+    ``can_see_profile`` says so (blind review).
+    """
+    if not can_manage_job_order(user, job):
+        abort(404)
+    stmt = sa.select(Trainee).where(Trainee.id == trainee_id, is_job_candidate(job))
+    if options:
+        stmt = stmt.options(*options)
+    trainee = db.session.scalar(stmt)
+    if trainee is None:
+        abort(404)
+    return trainee
+
+
+def revealed_among(user, trainee_ids) -> set[int]:
+    """Which of ``trainee_ids`` ``user`` may see by name on the candidate pages (one query)."""
+    ids = list(trainee_ids)
+    if user.role == "admin":
+        return set(ids)
+    if user.role != "employer" or not ids:
+        return set()
+    revealed = revealed_trainee_ids(user).subquery()
+    return set(db.session.scalars(
+        sa.select(revealed.c.trainee_id).where(revealed.c.trainee_id.in_(ids))))
 
 
 # -- dispatches ----------------------------------------------------------------------------

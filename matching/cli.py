@@ -17,6 +17,7 @@ from matching.operations.decision_imports import import_decisions_table
 from matching.operations.demo import DEMO_PASSWORD, DemoError, seed_demo
 from matching.operations.imports import ImportFileError, import_table, read_table
 from matching.operations.job_imports import import_job_orders_table
+from matching.operations.status_imports import import_statuses_table
 from matching.vocab import resolve_province
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -25,10 +26,12 @@ import_cli = AppGroup("import", help="Import public-format CSV/XLSX files (all-o
 demo_cli = AppGroup("demo", help="Demo data for a living local site.")
 translate_cli = AppGroup("translate", help="Extract, update and compile translations.")
 model_cli = AppGroup("model", help="Train, inspect and roll back the ranking model.")
+documents_cli = AppGroup("documents", help="Documents of the dispatch pipeline.")
 
 
 def register(app) -> None:
-    for group in (users_cli, orgs_cli, import_cli, demo_cli, translate_cli, model_cli):
+    for group in (users_cli, orgs_cli, import_cli, demo_cli, translate_cli, model_cli,
+                  documents_cli):
         app.cli.add_command(group)
     app.cli.add_command(rank_command)
 
@@ -169,6 +172,43 @@ def _echo_dry_run(dry_run: bool) -> None:
         click.echo("dry run: nothing written")
 
 
+@import_cli.command("statuses")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+def import_statuses_command(path, dry_run):
+    """Move dispatches from a CSV or XLSX FILE (trainee_external_id, job_order_external_id,
+    stage, date, note); every row goes through the stage rules, all or nothing."""
+    result = _import_file(path, import_statuses_table, dry_run)
+    verb = "to write" if dry_run else "written"
+    click.echo(f"{result.rows} rows: {result.created} moves {verb} on {result.updated} "
+               f"dispatches, {result.unchanged} unchanged")
+    _echo_dry_run(dry_run)
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+@documents_cli.command("expiring")
+@click.option("--days", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Report documents expiring within this many days.")
+def documents_expiring(days):
+    """Documents of open dispatches expiring within DAYS days or before the departure."""
+    from matching.operations.expiry import expiring_documents
+
+    rows = expiring_documents(days=days)
+    if not rows:
+        click.echo(f"no document of an open dispatch expires within {days} days or before "
+                   "its departure")
+        return
+    click.echo(f"{'trainee':16} {'job order':20} {'kind':20} {'number':16} {'expires':10} "
+               f"{'days left':>9}  before departure")
+    for row in rows:
+        click.echo(f"{row.dispatch.trainee.external_id:16} "
+                   f"{row.dispatch.job_order.external_id:20} {row.kind:20} "
+                   f"{row.number or '-':16} {row.expires_on.isoformat():10} "
+                   f"{row.days_left:>9}  {'yes' if row.before_departure else 'no'}")
+
+
 # -- demo ------------------------------------------------------------------------------------
 
 
@@ -186,6 +226,9 @@ def demo_seed(count):
                f"users created: {report.users_created}")
     click.echo(f"trainees: {report.trainees_created} created, "
                f"{report.trainees_updated} updated")
+    click.echo(f"job orders: {report.job_orders_created} created, "
+               f"{report.job_orders_updated} updated; "
+               f"decisions: {report.decisions_created} created")
     click.echo("demo accounts:")
     for email, role, org_name in report.accounts:
         click.echo(f"  {email:28} {role:11} {org_name}")
@@ -276,6 +319,24 @@ def model_rollback(version):
     choice = current_model(store)
     if choice.version is None:
         click.echo(f"warning: ranking uses the expert prior: {choice.reason}", err=True)
+
+
+@model_cli.command("fairness")
+@click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True,
+              help="Window of impressions, ending now.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many of the cards shown per job order count.")
+@click.option("--threshold", type=click.FloatRange(min=0), default=0.8, show_default=True,
+              help="Flag groups whose exposure/pool ratio is below this.")
+def model_fairness(days, top, threshold):
+    """Exposure of provinces and genders in recent rankings against their qualified pool.
+
+    A report: it exits 0 even when groups are flagged.
+    """
+    from matching.ranking.fairness import exposure_report, format_report
+
+    for line in format_report(exposure_report(days=days, top=top, threshold=threshold)):
+        click.echo(line)
 
 
 @click.command("rank")

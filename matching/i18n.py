@@ -8,13 +8,39 @@ in ``g`` for the request.
 from datetime import date, datetime
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    gettext,
+)
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 
 from matching.vocab import field_name, prefecture_name, province_name
 
 LANG_COOKIE = "lang"
+
+
+class PlainLazyString(LazyString):
+    """A lazily translated *plain-text* message: HTML-escaped when a template renders it.
+
+    Flask-Babel's LazyString claims to be safe HTML (``__html__`` returns it unescaped), so
+    a message quoting user input (an import error quoting a cell) would reach the page raw.
+    Our messages never contain markup, so escaping them is always right.
+    """
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def _l(string: str, **variables) -> PlainLazyString:
+    """``lazy_gettext`` for anything evaluated at import time or carried to a template."""
+    return PlainLazyString(gettext, string, **variables)
+
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "ja": "日本語", "en": "English"}
 
 __all__ = ["_l", "select_locale", "register_template_helpers", "LANGUAGE_NAMES"]
@@ -119,6 +145,31 @@ ORG_KIND_LABELS = {
     "employer": _l("Employer"),
     "agency": _l("Dispatch agency"),
 }
+STAGE_LABELS = {
+    "selected": _l("Selected"),
+    "contracted": _l("Contract signed"),
+    "training": _l("Pre-departure training"),
+    "coe_applied": _l("COE applied for"),
+    "coe_issued": _l("COE issued"),
+    "visa_applied": _l("Visa applied for"),
+    "visa_issued": _l("Visa issued"),
+    "departed": _l("Departed"),
+    "deployed": _l("At work"),
+    "completed": _l("Contract completed"),
+    "withdrawn": _l("Withdrawn"),
+    "denied": _l("Denied"),
+    "early_return": _l("Returned early"),
+}
+DOCUMENT_KIND_LABELS = {
+    "passport": _l("Passport"),
+    "health_check": _l("Health check"),
+    "tb_certificate": _l("Tuberculosis certificate"),
+    "language_certificate": _l("Language certificate"),
+    "contract": _l("Employment contract"),
+    "coe": _l("Certificate of Eligibility (COE)"),
+    "visa": _l("Visa"),
+    "flight": _l("Flight ticket"),
+}
 
 
 def label(mapping: dict, code: str | None) -> str:
@@ -131,4 +182,6 @@ def register_label_helpers(app) -> None:
         gender_label=lambda c: label(GENDER_LABELS, c),
         role_label=lambda c: label(ROLE_LABELS, c),
         org_kind_label=lambda c: label(ORG_KIND_LABELS, c),
+        stage_label=lambda c: label(STAGE_LABELS, c),
+        document_kind_label=lambda c: label(DOCUMENT_KIND_LABELS, c),
     )

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from matching.extensions import db
-from matching.models import LanguageCertificate
+from matching.models import Dispatch, JobOrder, LanguageCertificate
 
 ROLES = ("anonymous", "admin", "department", "other_department", "employer", "agency")
 
@@ -36,6 +36,31 @@ def _admin_only(status=OK):
             "other_department": FORBIDDEN, "employer": FORBIDDEN, "agency": FORBIDDEN}
 
 
+def _jobs(own=OK, agency=OK):
+    """Job-order pages: the employer's own job order and admin; an agency reads the job
+    orders assigned to it; departments are refused."""
+    return {"anonymous": LOGIN, "admin": own, "department": FORBIDDEN,
+            "other_department": FORBIDDEN, "employer": own, "agency": agency}
+
+
+def _dispatch(status=OK):
+    """Reading a dispatch: its agency, admin, its trainee's department and its job order's
+    employer; another province's department → 404."""
+    return {"anonymous": LOGIN, "admin": status, "agency": status, "department": status,
+            "other_department": NOT_FOUND, "employer": status}
+
+
+def _foreign(admin=OK, agency=NOT_FOUND, readers=NOT_FOUND):
+    """Another agency's dispatch, of another employer and province: admin only."""
+    return {"anonymous": LOGIN, "admin": admin, "agency": agency, "department": readers,
+            "other_department": readers, "employer": readers}
+
+
+def _movers(status=OK):
+    return {"anonymous": LOGIN, "admin": status, "department": FORBIDDEN,
+            "other_department": FORBIDDEN, "employer": FORBIDDEN, "agency": status}
+
+
 # (endpoint, method, path template, expected status per role)
 MATRIX = [
     ("auth.login", "GET", "/auth/login", {r: REDIRECT for r in ROLES} | {"anonymous": OK}),
@@ -48,6 +73,8 @@ MATRIX = [
     ("trainees.export", "GET", "/trainees/export.csv", _registry()),
     ("trainees.view", "GET", "/trainees/{trainee}", _registry(other=NOT_FOUND)),
     ("trainees.edit", "GET", "/trainees/{trainee}/edit", _registry(other=NOT_FOUND)),
+    ("trainees.rirekisho", "GET", "/trainees/{trainee}/rirekisho.pdf",
+     _registry(other=NOT_FOUND)),
     # An empty certificate form is shown again with its errors (200), never saved.
     ("trainees.add_certificate", "POST", "/trainees/{trainee}/certificates",
      _registry(own=OK, other=NOT_FOUND)),
@@ -57,6 +84,55 @@ MATRIX = [
     ("trainees.import_confirm", "POST", "/trainees/import/confirm", _registry(own=REDIRECT,
                                                                                other=REDIRECT)),
     ("trainees.import_template", "GET", "/trainees/import/template.csv", _registry()),
+    ("jobs.index", "GET", "/jobs/", _jobs()),
+    ("jobs.create", "GET", "/jobs/new", _jobs(agency=FORBIDDEN)),
+    ("jobs.view", "GET", "/jobs/{job}", _jobs()),
+    ("jobs.edit", "GET", "/jobs/{job}/edit", _jobs(agency=FORBIDDEN)),
+    # Without a status chosen the change is refused with a message on the job's page.
+    ("jobs.set_status", "POST", "/jobs/{job}/status", _jobs(own=REDIRECT, agency=FORBIDDEN)),
+    ("jobs.import_upload", "GET", "/jobs/import", _jobs(agency=FORBIDDEN)),
+    ("jobs.import_confirm", "POST", "/jobs/import/confirm",
+     _jobs(own=REDIRECT, agency=FORBIDDEN)),
+    ("jobs.import_template", "GET", "/jobs/import/template.csv", _jobs(agency=FORBIDDEN)),
+    # Employer review: the job's employer and admin; the agency reading the job order gets
+    # 404 (not its scope), departments 403. The trainee is in the pool but not shortlisted:
+    # the employer sees the anonymised detail, not the résumé; admin sees everything.
+    ("jobs.candidates", "GET", "/jobs/{job}/candidates", _jobs(agency=NOT_FOUND)),
+    ("jobs.profile", "GET", "/jobs/{job}/candidates/{trainee}", _jobs(agency=NOT_FOUND)),
+    ("jobs.rirekisho", "GET", "/jobs/{job}/candidates/{trainee}/rirekisho.pdf",
+     _jobs(agency=NOT_FOUND) | {"employer": NOT_FOUND}),
+    # Without a decision chosen the click is refused with a message on the candidates page.
+    ("jobs.decide", "POST", "/jobs/{job}/candidates/{trainee}/decision",
+     _jobs(own=REDIRECT, agency=NOT_FOUND)),
+    ("jobs.decisions", "GET", "/jobs/{job}/decisions", _jobs()),
+    # Dispatches: departments and employers are sent from the board to their own views.
+    ("dispatch.board", "GET", "/dispatch/", _movers() | {
+        "department": REDIRECT, "other_department": REDIRECT, "employer": REDIRECT}),
+    ("dispatch.view", "GET", "/dispatch/{dispatch}", _dispatch()),
+    ("dispatch.view", "GET", "/dispatch/{foreign_dispatch}", _foreign()),
+    # Empty forms: a move or date change is refused with a message (302); the document
+    # form is shown again with its errors (200). Readers may never write (403).
+    ("dispatch.move", "POST", "/dispatch/{dispatch}/move", _movers(REDIRECT)),
+    ("dispatch.move", "POST", "/dispatch/{foreign_dispatch}/move",
+     _movers(REDIRECT) | {"agency": NOT_FOUND}),
+    ("dispatch.edit", "POST", "/dispatch/{dispatch}/edit", _movers(REDIRECT)),
+    ("dispatch.edit", "POST", "/dispatch/{foreign_dispatch}/edit",
+     _movers(REDIRECT) | {"agency": NOT_FOUND}),
+    ("dispatch.add_document", "POST", "/dispatch/{dispatch}/documents", _movers()),
+    ("dispatch.add_document", "POST", "/dispatch/{foreign_dispatch}/documents",
+     _movers() | {"agency": NOT_FOUND}),
+    ("dispatch.document_file", "GET", "/dispatch/{dispatch}/documents/{document}/file",
+     _dispatch()),
+    # A document read through a dispatch it does not belong to: 404 even for admin.
+    ("dispatch.document_file", "GET",
+     "/dispatch/{foreign_dispatch}/documents/{document}/file", _foreign(admin=NOT_FOUND)),
+    ("dispatch.import_upload", "GET", "/dispatch/import", _movers()),
+    ("dispatch.import_confirm", "POST", "/dispatch/import/confirm", _movers(REDIRECT)),
+    ("dispatch.import_template", "GET", "/dispatch/import/template.csv", _movers()),
+    ("dispatch.province", "GET", "/dispatch/province", _registry() | {
+        "employer": FORBIDDEN, "agency": FORBIDDEN}),
+    ("dispatch.employer", "GET", "/dispatch/workers", _admin_only() | {"employer": OK}),
+    ("dispatch.dashboard", "GET", "/dispatch/dashboard", _admin_only()),
     ("admin.index", "GET", "/admin/", _admin_only(REDIRECT)),
     ("admin.organisations", "GET", "/admin/organisations", _admin_only()),
     ("admin.organisation_new", "GET", "/admin/organisations/new", _admin_only()),
@@ -64,6 +140,7 @@ MATRIX = [
     ("admin.users", "GET", "/admin/users", _admin_only()),
     ("admin.user_new", "GET", "/admin/users/new", _admin_only()),
     ("admin.user_edit", "GET", "/admin/users/{user}/edit", _admin_only()),
+    ("admin.fairness", "GET", "/admin/fairness", _admin_only()),
 ]
 
 
@@ -81,10 +158,44 @@ def world(make_user, make_trainee, make_org):
     cert = LanguageCertificate(trainee=trainee, language="ja", test="JLPT", level="N4",
                                cefr_rank=2, issued_on=date(2025, 7, 1))
     db.session.add(cert)
+    # The employer's job order, assigned to the agency (which may read it).
+    job = JobOrder(external_id="JO-MATRIX-1", employer_id=users["employer"].organisation_id,
+                   agency_id=users["agency"].organisation_id, title="Food line worker",
+                   field="food_manufacturing", headcount=2, visa_track="SSW1")
+    db.session.add(job)
     db.session.commit()
+    dispatch, foreign, document = _dispatches(job, users, make_org, make_trainee)
     ids = {"trainee": trainee.id, "cert": cert.id, "org": department.organisation_id,
-           "user": department.id}
+           "user": department.id, "job": job.id, "dispatch": dispatch.id,
+           "foreign_dispatch": foreign.id, "document": document.id}
     return users, ids
+
+
+def _dispatches(job, users, make_org, make_trainee):
+    """A worker of the department's province selected on the employer's job order, handled
+    by the agency (with a stored file); and a foreign dispatch (other agency, employer and
+    province). Another trainee than the candidate above: a dispatch leaves the pool."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from matching.operations.dispatch import add_document
+
+    ours = Dispatch(job_order_id=job.id, trainee_id=make_trainee(province="nghe-an").id,
+                    agency_id=users["agency"].organisation_id)
+    other_agency, other_employer = make_org(kind="agency"), make_org(kind="employer")
+    other_job = JobOrder(external_id="JO-MATRIX-2", employer_id=other_employer.id,
+                         agency_id=other_agency.id, title="Welder", field="manufacturing")
+    db.session.add_all([ours, other_job])
+    db.session.flush()
+    foreign = Dispatch(job_order_id=other_job.id, agency_id=other_agency.id,
+                       trainee_id=make_trainee(province="ha-tinh").id)
+    db.session.add(foreign)
+    db.session.commit()
+    document = add_document(None, dispatch=ours, kind="contract", number="HD-1",
+                            issued_on=None, expires_on=None, upload=FileStorage(
+                                io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="contract.pdf"))
+    return ours, foreign, document
 
 
 def test_every_route_is_in_the_matrix(app):

@@ -71,7 +71,8 @@ def test_template_is_up_to_date(tmp_path):
     with (CATALOGUES / "messages.pot").open("rb") as fh:
         committed = {m.id for m in read_po(fh) if m.id}
     missing = fresh - committed
-    assert not missing, f"run `flask --app matching translate update`: {sorted(missing)[:10]}"
+    example = sorted(missing, key=str)[:10]
+    assert not missing, f"run `flask --app matching translate update`: {example}"
 
 
 @pytest.mark.parametrize(
@@ -127,3 +128,16 @@ def test_every_template_has_no_untranslated_literal_title():
             if block.strip() and "_(" not in block and "{{" not in block:
                 unmarked.append(str(path))
     assert unmarked == []
+
+
+def test_lazy_messages_quoting_user_input_are_escaped(app):
+    """An import error quoting a cell must not inject markup into the page."""
+    from markupsafe import escape
+
+    from matching.i18n import _l
+
+    message = _l("Unknown province “%(value)s”.", value="<script>alert(1)</script>")
+    with app.test_request_context():
+        rendered = app.jinja_env.from_string("{{ m }}").render(m=message)
+        assert "<script>" not in rendered and "&lt;script&gt;" in rendered
+        assert str(escape(message)) == rendered  # escaped exactly once, also via escape()

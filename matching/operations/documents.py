@@ -1,0 +1,334 @@
+"""Documents of the dispatch pipeline: who owns them, their files, what each stage needs.
+
+A document belongs to the dispatch or to the trainee, by kind. A trainee's papers follow the
+person from one job order to the next; a dispatch's papers are issued for that job only:
+
+| kind                 | belongs to | needed to count (and to be recorded)     |
+|----------------------|------------|------------------------------------------|
+| passport             | trainee    | number and expiry date                   |
+| health_check         | trainee    | -                                        |
+| tb_certificate       | trainee    | -                                        |
+| language_certificate | trainee    | -                                        |
+| contract             | dispatch   | -                                        |
+| coe                  | dispatch   | number and issue date                    |
+| visa                 | dispatch   | number, issue date and expiry date       |
+| flight               | dispatch   | flight date (issued_on) or flight number |
+
+A forward move needs documents (``REQUIRED_DOCUMENTS``): complete, and still valid on the
+reference date, i.e. the planned departure, or the step's own date when that is later or
+when no departure is planned:
+
+| move to      | documents                               |
+|--------------|-----------------------------------------|
+| coe_issued   | COE                                     |
+| visa_applied | passport                                |
+| visa_issued  | visa                                    |
+| departed     | flight, passport, visa                  |
+
+Uploaded files go to ``instance/documents/`` under a random name; the type is read from
+the first bytes (PDF, JPEG or PNG), never trusted from the name, and the extension comes
+from that type. ``expiry`` watches expiry dates.
+
+``DispatchError`` is defined here, the lowest of the dispatch modules, so that documents
+and stage moves raise the same error; import it from ``matching.operations.dispatch``.
+"""
+
+import logging
+import os
+import re
+import secrets
+import unicodedata
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import LazyString
+from werkzeug.datastructures import FileStorage
+
+from matching import access
+from matching.extensions import db
+from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS, _l, fmt_date
+from matching.models import DOCUMENT_KINDS, Dispatch, Document, Trainee
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DISPATCH_KINDS", "REQUIRED_DOCUMENTS", "TRAINEE_KINDS", "DispatchError",
+           "add_document", "dispatch_documents", "document_file_path", "document_problems",
+           "is_complete", "lazy_date", "missing_documents"]
+
+DISPATCH_KINDS = ("contract", "coe", "visa", "flight")
+TRAINEE_KINDS = ("passport", "health_check", "tb_certificate", "language_certificate")
+#: target stage -> document kinds it needs (module docstring).
+REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    "coe_issued": ("coe",),
+    "visa_applied": ("passport",),
+    "visa_issued": ("visa",),
+    "departed": ("flight", "passport", "visa"),
+}
+#: Per kind, groups of fields: at least one field of each group must be filled in.
+REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "passport": (("number",), ("expires_on",)),
+    "coe": (("number",), ("issued_on",)),
+    "visa": (("number",), ("issued_on",), ("expires_on",)),
+    "flight": (("issued_on", "number"),),
+}
+FIELDS_MESSAGES = {
+    "passport": _l("A passport needs its number and its expiry date."),
+    "coe": _l("A COE needs its number and its issue date."),
+    "visa": _l("A visa needs its number, its issue date and its expiry date."),
+    "flight": _l("A flight needs its date (as the issue date) or its flight number."),
+}
+NUMBER_LIMIT = 64  # the size of documents.number
+FILE_NAME_LIMIT = 255
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+#: Magic numbers of the accepted files -> (extension, content type).
+FILE_TYPES = (
+    (b"%PDF-", ".pdf", "application/pdf"),
+    (b"\xff\xd8\xff", ".jpg", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", ".png", "image/png"),
+)
+_STORED_NAME = re.compile(r"[0-9a-f]{32}\.(pdf|jpg|png)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: A flight's date is in the future; for every other document an issue date after tomorrow
+#: is a typo (tomorrow allows for the time zones between Vietnam and Japan).
+_FUTURE_ISSUE_OK = ("flight",)
+
+
+class DispatchError(Exception):
+    """A refused move or edit of a dispatch or its documents.
+
+    ``message`` is translated (lazy) and safe to show; ``code`` says why ("forbidden",
+    "not_allowed", "closed", "bad_date", "missing_document", "expired_document", "stale",
+    "invalid", "file"); ``field`` names the form field it belongs to, if any.
+    """
+
+    def __init__(self, message, code: str = "not_allowed", field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def is_complete(document: Document) -> bool:
+    """Whether ``document`` has the fields its kind needs (``REQUIRED_FIELDS``)."""
+    return all(any(getattr(document, name) for name in group)
+               for group in REQUIRED_FIELDS.get(document.kind, ()))
+
+
+def dispatch_documents(dispatch: Dispatch) -> list[Document]:
+    """The dispatch's own documents and its trainee's, oldest first."""
+    stmt = sa.select(Document).where(sa.or_(
+        Document.dispatch_id == dispatch.id, Document.trainee_id == dispatch.trainee_id)
+    ).order_by(Document.kind, Document.id)
+    return list(db.session.scalars(stmt))
+
+
+# -- recording a document ----------------------------------------------------------------------
+
+
+def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | None = None,
+                 kind: str, number: str | None, issued_on: date | None,
+                 expires_on: date | None, upload: FileStorage | None = None) -> Document:
+    """Record a document (and its file) for a dispatch or a trainee, commit and return it.
+
+    The owner follows the kind (module docstring): a trainee's kind given with a dispatch
+    goes to the dispatch's trainee. The dispatch's agency or an admin records documents;
+    a trainee's papers also the trainee's department, or an agency dispatching the trainee.
+    ``user`` None is the system. Raises ``DispatchError``; nothing is written then.
+    """
+    if kind not in DOCUMENT_KINDS:
+        raise DispatchError(_l("Choose a kind of document from the list."), "invalid", "kind")
+    if kind in DISPATCH_KINDS:
+        if dispatch is None:
+            raise DispatchError(_l("This document belongs to a dispatch: record it on the "
+                                   "dispatch page."), "invalid", "kind")
+        owner = {"dispatch_id": dispatch.id}
+    else:
+        if dispatch is not None:
+            if trainee is not None and trainee.id != dispatch.trainee_id:
+                raise DispatchError(_l("This trainee is not the dispatch's worker."), "invalid")
+            trainee = dispatch.trainee
+        if trainee is None:
+            raise DispatchError(_l("This document belongs to a trainee."), "invalid", "kind")
+        owner = {"trainee_id": trainee.id}
+    if not _may_record(user, dispatch, trainee):
+        raise DispatchError(_l("Only the dispatch agency or an administrator can record "
+                               "documents of this worker."), "forbidden")
+    number = " ".join((number or "").split()) or None
+    _check_fields(kind, number, issued_on, expires_on)
+    document = Document(kind=kind, number=number, issued_on=issued_on, expires_on=expires_on,
+                        created_by_id=getattr(user, "id", None), **owner)
+    path = _store(upload, document) if upload is not None and upload.filename else None
+    db.session.add(document)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        if path:
+            os.remove(path)  # no row points at it: do not leave an orphan file behind
+        raise
+    log.info("document %s (%s) recorded by %s", document.id, kind,
+             getattr(user, "email", "system"))
+    return document
+
+
+def _may_record(user, dispatch: Dispatch | None, trainee: Trainee | None) -> bool:
+    if user is None:
+        return True
+    if dispatch is not None:
+        return access.can_move_dispatch(user, dispatch)
+    if access.can_edit_trainee(user, trainee):
+        return True
+    return user.role == "agency" and db.session.scalar(sa.select(Dispatch.id).where(
+        Dispatch.trainee_id == trainee.id,
+        Dispatch.agency_id == user.organisation_id).limit(1)) is not None
+
+
+def _check_fields(kind: str, number, issued_on, expires_on) -> None:
+    if number and len(number) > NUMBER_LIMIT:
+        raise DispatchError(_l("The number can have at most %(max)d characters.",
+                               max=NUMBER_LIMIT), "invalid", "number")
+    if issued_on and expires_on and expires_on < issued_on:
+        raise DispatchError(_l("The expiry date cannot be before the issue date."), "invalid",
+                            "expires_on")
+    if issued_on and kind not in _FUTURE_ISSUE_OK and issued_on > date.today() + timedelta(1):
+        raise DispatchError(_l("The issue date is in the future."), "invalid", "issued_on")
+    values = {"number": number, "issued_on": issued_on, "expires_on": expires_on}
+    for group in REQUIRED_FIELDS.get(kind, ()):
+        if not any(values[name] for name in group):
+            raise DispatchError(FIELDS_MESSAGES[kind], "invalid", group[0])
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def documents_folder() -> str:
+    return os.path.join(current_app.instance_path, "documents")
+
+
+def max_document_bytes() -> int:
+    return current_app.config.get("MAX_DOCUMENT_BYTES", MAX_DOCUMENT_BYTES)
+
+
+def _store(upload: FileStorage, document: Document) -> str:
+    """Check and write the uploaded file; fill the document's file columns; return the path."""
+    limit = max_document_bytes()
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise DispatchError(_l("The file is larger than %(max)d MB.",
+                               max=limit // (1024 * 1024)), "file", "upload")
+    if not data:
+        raise DispatchError(_l("The file is empty."), "file", "upload")
+    found = next(((ext, ctype) for magic, ext, ctype in FILE_TYPES if data.startswith(magic)),
+                 None)
+    if found is None:
+        # The content decides, not the name: a renamed executable is still refused.
+        raise DispatchError(_l("Only PDF, JPEG and PNG files can be attached."), "file",
+                            "upload")
+    ext, content_type = found
+    folder = documents_folder()
+    os.makedirs(folder, exist_ok=True)
+    stored = secrets.token_hex(16) + ext
+    path = os.path.join(folder, stored)
+    with open(path, "xb") as out:  # "x": never overwrite, even on a (very) unlikely clash
+        out.write(data)
+    document.file_name = _display_name(upload.filename) or stored
+    document.file_path = stored
+    document.content_type = content_type
+    document.size = len(data)
+    return path
+
+
+def _display_name(filename: str | None) -> str:
+    """The name as uploaded, for display and download only: no folders, no control chars."""
+    name = os.path.basename((filename or "").replace("\\", "/"))
+    name = _CONTROL.sub("", unicodedata.normalize("NFC", name)).strip()
+    return name[-FILE_NAME_LIMIT:]
+
+
+def document_file_path(document: Document) -> str | None:
+    """The absolute path of ``document``'s file (for ``send_file``), or None without one.
+
+    Only a name this module generated is accepted, so a tampered row cannot point outside
+    the documents folder.
+    """
+    if not document.file_path or not _STORED_NAME.fullmatch(document.file_path):
+        return None
+    return os.path.join(documents_folder(), document.file_path)
+
+
+# -- what a move needs ----------------------------------------------------------------------
+
+
+def missing_documents(dispatch: Dispatch, to_stage: str) -> list[str]:
+    """Kinds ``to_stage`` needs that are missing, incomplete or expire too early (as of
+    today, with the dispatch's planned departure)."""
+    return [kind for kind, _error in document_problems(
+        dispatch, to_stage, on=date.today(), planned_departure=dispatch.planned_departure)]
+
+
+def document_problems(dispatch: Dispatch, to_stage: str, *, on: date,
+                      planned_departure: date | None,
+                      documents: list[Document] | None = None
+                      ) -> list[tuple[str, DispatchError]]:
+    """(kind, error) for each document ``to_stage`` needs and lacks on day ``on``.
+
+    ``documents`` default to the dispatch's and its trainee's (an importer passes them
+    preloaded). Of several documents of a kind, the one valid the longest counts.
+    """
+    kinds = REQUIRED_DOCUMENTS.get(to_stage, ())
+    if not kinds:
+        return []
+    if documents is None:
+        documents = dispatch_documents(dispatch)
+    reference = max(planned_departure, on) if planned_departure else on
+    problems = []
+    for kind in kinds:
+        usable = [d for d in documents if d.kind == kind and is_complete(d)]
+        if not usable:
+            problems.append((kind, DispatchError(_missing(kind, to_stage), "missing_document")))
+            continue
+        best = max(usable, key=lambda d: d.expires_on or date.max)
+        if best.expires_on is not None and best.expires_on < reference:
+            problems.append((kind, DispatchError(
+                _expired(best, reference, planned_departure), "expired_document")))
+    return problems
+
+
+def _missing(kind: str, to_stage: str):
+    stage = STAGE_LABELS.get(to_stage, to_stage)
+    if kind == "coe":
+        return _l("The COE, with its number and issue date, must be recorded before the "
+                  "dispatch moves to “%(stage)s”.", stage=stage)
+    if kind == "passport":
+        return _l("The worker's passport, with its number and expiry date, must be recorded "
+                  "before the dispatch moves to “%(stage)s”.", stage=stage)
+    if kind == "visa":
+        return _l("The visa, with its number, issue date and expiry date, must be recorded "
+                  "before the dispatch moves to “%(stage)s”.", stage=stage)
+    if kind == "flight":
+        return _l("The flight, with its date or flight number, must be recorded before the "
+                  "dispatch moves to “%(stage)s”.", stage=stage)
+    return _l("The document “%(document)s” must be recorded before the dispatch moves to "
+              "“%(stage)s”.", document=DOCUMENT_KIND_LABELS.get(kind, kind), stage=stage)
+
+
+def _expired(document: Document, reference: date, planned_departure: date | None):
+    name = DOCUMENT_KIND_LABELS.get(document.kind, document.kind)
+    number = document.number or ""
+    if reference == planned_departure:
+        return _l("%(document)s %(number)s expires on %(expires)s, before the planned "
+                  "departure on %(departure)s. Record the renewed document first.",
+                  document=name, number=number, expires=lazy_date(document.expires_on),
+                  departure=lazy_date(planned_departure))
+    return _l("%(document)s %(number)s expired on %(expires)s, before %(date)s, the date of "
+              "this step. Record the renewed document first.", document=name, number=number,
+              expires=lazy_date(document.expires_on), date=lazy_date(reference))
+
+
+def lazy_date(value: date) -> LazyString:
+    """A date formatted in the locale of whoever finally reads the message."""
+    return LazyString(fmt_date, value)

@@ -1,0 +1,145 @@
+"""Dispatch forms. Choices are set per request so that labels follow the user's locale and
+the move form offers only the moves allowed now."""
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import HiddenInput
+
+from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS, _l, label, locale_code
+from matching.models import DOCUMENT_KINDS, EXITS, STAGES
+from matching.web.trainees.forms import province_choices
+
+_INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
+_strip = [lambda v: v.strip() if isinstance(v, str) else v]
+#: What the document form accepts; the operation also checks the file's first bytes.
+DOCUMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png"]
+
+
+def stage_label(code: str | None) -> str:
+    return label(STAGE_LABELS, code)
+
+
+def document_kind_label(code: str | None) -> str:
+    return label(DOCUMENT_KIND_LABELS, code)
+
+
+def _version_field() -> IntegerField:
+    # The version the page was read at: a move or edit sent from an older page is refused.
+    return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class BoardFilterForm(FlaskForm):
+    """The board's GET filters; never validated: the view ignores values it does not know."""
+
+    class Meta:
+        csrf = False
+
+    job = SelectField(_l("Job order"), validate_choice=False)
+    employer = SelectField(_l("Employer"), validate_choice=False)
+    stage = SelectField(_l("Stage"), validate_choice=False)
+    missing = BooleanField(_l("Documents missing for the next step"))
+    expiring = BooleanField(_l("Documents expiring within 30 days or before departure"))
+
+    def __init__(self, *args, jobs, employers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.job.choices = [SelectChoice("", str(_l("All job orders")))] + [
+            SelectChoice(str(job.id), f"{job.external_id} · {job.title}") for job in jobs]
+        self.employer.choices = [SelectChoice("", str(_l("All employers")))] + [
+            SelectChoice(str(org.id), org.name) for org in employers]
+        self.stage.choices = [SelectChoice("", str(_l("Every open stage")))] + [
+            SelectChoice(code, stage_label(code)) for code in (*STAGES, *EXITS)]
+
+
+class ProvinceForm(FlaskForm):
+    """The administrator's province choice on the pipeline page (GET)."""
+
+    class Meta:
+        csrf = False
+
+    province = SelectField(_l("Province"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.province.choices = province_choices(locale_code(), _l("All provinces"))
+
+
+class MoveForm(FlaskForm):
+    """Move a dispatch to its next stage or out of the pipeline."""
+
+    # Not validated against the choices here: a move chosen on a page that is out of date
+    # must reach the operation, which answers "stale" with the current stage.
+    to_stage = SelectField(_l("Move to"), validate_choice=False,
+                           validators=[InputRequired(_l("Choose where the dispatch moves."))])
+    version = _version_field()
+    happened_on = DateField(_l("Date it happened"), default=date.today,
+                            invalid_value_message=_INVALID_DATE,
+                            validators=[InputRequired(_l("Enter the date it happened."))])
+    note = TextAreaField(_l("Note"), filters=_strip, validators=[
+        Optional(), Length(max=1000, message=_l("The note can have at most %(max)d characters."))])
+    submit = SubmitField(_l("Record the move"))
+
+    def __init__(self, *args, moves: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        forward = [m for m in moves if m in STAGES]
+        exits = [m for m in moves if m in EXITS]
+        groups = {}
+        if forward:
+            groups[str(_l("Next step"))] = [(m, stage_label(m)) for m in forward]
+        if exits:
+            groups[str(_l("Leave the pipeline"))] = [(m, stage_label(m)) for m in exits]
+        self.to_stage.choices = groups
+
+    def validate_to_stage(self, field):
+        if field.data not in STAGES and field.data not in EXITS:
+            raise ValidationError(_l("Choose where the dispatch moves."))
+
+
+class PlannedDepartureForm(FlaskForm):
+    """The planned departure date, which document expiry is checked against."""
+
+    version = _version_field()
+    planned_departure = DateField(_l("Planned departure"), invalid_value_message=_INVALID_DATE,
+                                  validators=[Optional()])
+    submit = SubmitField(_l("Save the date"))
+
+
+class DocumentForm(FlaskForm):
+    """A document of the dispatch (COE, visa, flight…) or of its worker (passport…)."""
+
+    kind = SelectField(_l("Document"), invalid_choice_message=_l("Choose a value from the list."))
+    number = StringField(_l("Number"), filters=_strip, validators=[
+        Optional(), Length(max=64, message=_l("The number can have at most %(max)d characters."))])
+    issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
+                          validators=[Optional()])
+    expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
+                           validators=[Optional()])
+    file = FileField(_l("File (PDF, JPEG or PNG, optional)"), validators=[
+        FileAllowed(DOCUMENT_EXTENSIONS, _l("Only PDF, JPEG and PNG files can be attached."))])
+    submit = SubmitField(_l("Add the document"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [(code, document_kind_label(code)) for code in DOCUMENT_KINDS]
+
+    def validate_expires_on(self, field):
+        if field.data and self.issued_on.data and field.data < self.issued_on.data:
+            raise ValidationError(_l("The expiry date cannot be before the issue date."))
+
+    def document_data(self) -> dict:
+        upload = self.file.data if getattr(self.file.data, "filename", "") else None
+        return {"kind": self.kind.data, "number": self.number.data or None,
+                "issued_on": self.issued_on.data, "expires_on": self.expires_on.data,
+                "upload": upload}

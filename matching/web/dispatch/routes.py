@@ -1,0 +1,248 @@
+"""The agency's dispatch pages: the board, one dispatch, its moves and documents (DESIGN §6).
+
+Each view loads through ``access`` (scope → 404, role → 403) and calls
+``operations.dispatch`` for every write; a refused move comes back as a ``DispatchError``
+whose translated message is shown as it is. Departments and employers read a dispatch's
+page (timeline and documents) but get no form on it.
+"""
+
+import io
+import logging
+import os
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
+
+from matching import access
+from matching.extensions import db
+from matching.models import STAGES, Dispatch, Document, StatusEvent
+from matching.operations import dispatch as ops
+from matching.web.dispatch import bp, queries
+from matching.web.dispatch.forms import (
+    BoardFilterForm,
+    DocumentForm,
+    MoveForm,
+    PlannedDepartureForm,
+    document_kind_label,
+    stage_label,
+)
+
+log = logging.getLogger(__name__)
+
+MOVERS = ("admin", "agency")
+READERS = ("admin", "agency", "department", "employer")
+
+
+@bp.context_processor
+def dispatch_helpers() -> dict:
+    today = date.today()
+    # stage_label and document_kind_label are global (matching.i18n).
+    return {"kind_list": lambda kinds: ", ".join(document_kind_label(k) for k in kinds),
+            "expiry_class": lambda doc, dispatch: queries.expiry_class(doc, dispatch, today),
+            "STAGES": STAGES, "today": today}
+
+
+@bp.app_template_global("dispatch_summary")
+def dispatch_summary() -> dict:
+    """The home page's pipeline summary: dispatches per stage and documents expiring soon."""
+    return {"counts": queries.stage_counts(access.dispatches_select(current_user)),
+            "expiring": queries.expiring_soon(current_user), "stages": STAGES}
+
+
+@bp.app_template_global("trainee_dispatches")
+def trainee_dispatches(trainee) -> list[Dispatch]:
+    """The dispatches of ``trainee`` the current user may follow (for the trainee page)."""
+    return db.session.scalars(queries.with_people(
+        access.dispatches_select(current_user).where(Dispatch.trainee_id == trainee.id))
+        .order_by(Dispatch.created_at.desc(), Dispatch.id.desc())).unique().all()
+
+
+# -- the board -------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@login_required
+def board():
+    """The agency's dispatches by stage (admin: everyone's), with filters."""
+    # Departments and employers follow the pipeline from their own pages.
+    if current_user.role == "department":
+        return redirect(url_for(".province"))
+    if current_user.role == "employer":
+        return redirect(url_for(".employer"))
+    if current_user.role not in MOVERS:
+        abort(403)
+    filters = queries.BoardFilters.from_args(request.args)
+    jobs, employers = queries.filter_choices(current_user)
+    form = BoardFilterForm(formdata=request.args, jobs=jobs, employers=employers)
+    cards, more = queries.board_cards(current_user, filters)
+    counts = queries.stage_counts(queries.board_statement(current_user, filters))
+    sections = [(stage, [c for c in cards if c.dispatch.stage == stage])
+                for stage in ((filters.stage,) if filters.stage else queries.OPEN_STAGES)]
+    stage_links = {stage: url_for(".board", **(filters.as_args() | {"stage": stage}))
+                   for stage in queries.ALL_STAGES}
+    return render_template("dispatch/board.html", form=form, filters=filters,
+                           sections=sections, counts=counts, more=more, stage_links=stage_links,
+                           limit=queries.BOARD_LIMIT, shown=len(cards),
+                           closed=("completed", *queries.EXITS))
+
+
+# -- one dispatch ----------------------------------------------------------------------------
+
+
+def _load(dispatch_id: int) -> Dispatch:
+    return access.get_dispatch_or_404(
+        current_user, dispatch_id, joinedload(Dispatch.trainee), joinedload(Dispatch.job_order),
+        joinedload(Dispatch.agency), selectinload(Dispatch.events).joinedload(StatusEvent.by))
+
+
+def _render_view(dispatch: Dispatch, *, move_form=None, document_form=None, status=200,
+                 stale=None):
+    can_move = access.can_move_dispatch(current_user, dispatch)
+    documents = ops.dispatch_documents(dispatch)
+    moves, requirements, edit_form = [], [], None
+    if can_move:
+        moves = ops.allowed_moves(dispatch, current_user)
+        move_form = move_form or MoveForm(formdata=None, moves=moves, version=dispatch.version)
+        document_form = document_form or DocumentForm(formdata=None)
+        edit_form = PlannedDepartureForm(formdata=None, version=dispatch.version,
+                                         planned_departure=dispatch.planned_departure)
+        # For each forward move: the documents it needs and which of them are missing.
+        requirements = [(to, ops.REQUIRED_DOCUMENTS.get(to, ()),
+                         ops.missing_documents(dispatch, to))
+                        for to in moves if to in STAGES]
+    return render_template("dispatch/view.html", dispatch=dispatch, events=dispatch.events,
+                           documents=documents, can_move=can_move, moves=moves,
+                           requirements=requirements, move_form=move_form,
+                           document_form=document_form, edit_form=edit_form,
+                           stale=stale), status
+
+
+@bp.route("/<int:dispatch_id>")
+@access.roles_required(*READERS)
+def view(dispatch_id: int):
+    return _render_view(_load(dispatch_id))
+
+
+def _movable(dispatch_id: int) -> Dispatch:
+    dispatch = _load(dispatch_id)
+    if not access.can_move_dispatch(current_user, dispatch):
+        abort(403)
+    return dispatch
+
+
+def _flash_form_errors(form) -> None:
+    if form.version.errors:
+        flash(_("The form is incomplete. Please reload the page and try again."), "error")
+        return
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "error")
+
+
+@bp.route("/<int:dispatch_id>/move", methods=["POST"])
+@access.roles_required(*MOVERS)
+def move(dispatch_id: int):
+    """Record one move; a form read at an older version is refused with the current stage."""
+    dispatch = _movable(dispatch_id)
+    form = MoveForm(moves=ops.allowed_moves(dispatch, current_user))
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for(".view", dispatch_id=dispatch.id))
+    try:
+        ops.move_dispatch(dispatch, form.to_stage.data, current_user,
+                          expected_version=form.version.data,
+                          happened_on=form.happened_on.data, note=form.note.data or None)
+    except ops.StaleDispatch as err:
+        db.session.rollback()  # drop what this request read: the page shows the row as it is
+        dispatch = _load(dispatch_id)
+        message = _("This dispatch was changed by someone else meanwhile: it is now at the "
+                    "stage “%(stage)s”. Nothing was recorded; check the page and choose "
+                    "again.", stage=stage_label(err.current_stage or dispatch.stage))
+        return _render_view(dispatch, status=409, stale=message)
+    except ops.DispatchError as err:
+        flash(str(err.message), "error")
+        return redirect(url_for(".view", dispatch_id=dispatch.id))
+    log.info("dispatch %s moved to %s by %s", dispatch.id, dispatch.stage, current_user.email)
+    flash(_("The dispatch is now at the stage “%(stage)s”.", stage=stage_label(dispatch.stage)),
+          "success")
+    return redirect(url_for(".view", dispatch_id=dispatch.id))
+
+
+@bp.route("/<int:dispatch_id>/edit", methods=["POST"])
+@access.roles_required(*MOVERS)
+def edit(dispatch_id: int):
+    """Change the planned departure (the date documents must stay valid until)."""
+    dispatch = _movable(dispatch_id)
+    form = PlannedDepartureForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for(".view", dispatch_id=dispatch.id))
+    try:
+        ops.update_dispatch(dispatch, current_user, expected_version=form.version.data,
+                            planned_departure=form.planned_departure.data)
+    except ops.StaleDispatch:
+        db.session.rollback()
+        flash(_("This dispatch was changed by someone else meanwhile. Nothing was saved; "
+                "check the page and enter the date again."), "warning")
+    except ops.DispatchError as err:
+        flash(str(err.message), "error")
+    else:
+        flash(_("The planned departure has been saved."), "success")
+    return redirect(url_for(".view", dispatch_id=dispatch.id))
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+@bp.route("/<int:dispatch_id>/documents", methods=["POST"])
+@access.roles_required(*MOVERS)
+def add_document(dispatch_id: int):
+    dispatch = _movable(dispatch_id)
+    form = DocumentForm()
+    if form.validate_on_submit():
+        try:
+            ops.add_document(current_user, dispatch=dispatch, **form.document_data())
+        except ops.DispatchError as err:
+            # The operation names its field ("upload" is the file); else above the form.
+            field = form._fields.get("file" if err.field == "upload" else err.field or "")
+            if field is None:
+                flash(str(err.message), "error")
+            else:
+                field.errors = [*field.errors, err.message]
+        else:
+            flash(_("The document “%(kind)s” has been added.",
+                    kind=document_kind_label(form.kind.data)), "success")
+            return redirect(url_for(".view", dispatch_id=dispatch.id, _anchor="documents"))
+    return _render_view(dispatch, document_form=form)
+
+
+@bp.route("/<int:dispatch_id>/documents/<int:document_id>/file")
+@access.roles_required(*READERS)
+def document_file(dispatch_id: int, document_id: int):
+    """Download a document's file: anyone who may see the dispatch; never cached."""
+    dispatch = access.get_dispatch_or_404(current_user, dispatch_id)
+    document = db.session.get(Document, document_id)
+    belongs = document is not None and (
+        document.dispatch_id == dispatch.id
+        or (document.dispatch_id is None and document.trainee_id == dispatch.trainee_id))
+    if not belongs or not document.file_path:
+        abort(404)
+    path = ops.document_file_path(document)
+    if path is None or not os.path.isfile(path):
+        abort(404)
+    log.info("document %s of dispatch %s downloaded by %s", document.id, dispatch.id,
+             current_user.email)
+    # Read whole (at most the operations' size limit): no file handle outlives the request.
+    with open(path, "rb") as stored:
+        content = stored.read()
+    response = send_file(io.BytesIO(content),
+                         mimetype=document.content_type or "application/octet-stream",
+                         as_attachment=True,
+                         download_name=document.file_name or f"document-{document.id}",
+                         conditional=False, etag=False, max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
