@@ -118,26 +118,34 @@ def get_job_order_or_404(user, job_id: int) -> JobOrder:
 REVEALING_DECISIONS = ("shortlisted", "interviewed", "selected")
 
 
-def revealed_trainee_ids(user, trainee_id: int | None = None) -> sa.Select:
+def revealed_trainee_ids(user, trainee_id: int | None = None,
+                         job: JobOrder | None = None) -> sa.Select:
     """Ids of trainees whose full profile ``user`` (an employer) may see.
 
-    Those whose latest decision on one of the employer's job orders is shortlisted,
-    interviewed or selected: a candidate rejected after shortlisting is hidden again.
+    Those whose latest decision on the employer's job order ``job`` (or, without ``job``,
+    on any of its job orders) is shortlisted, interviewed or selected: a candidate rejected
+    after shortlisting is hidden again. Review is blind per job order: a trainee
+    shortlisted for one job order still appears anonymised on the candidates of another,
+    so what the employer knows from one review does not tilt the next.
     """
-    latest = latest_decisions_subquery(
-        Decision.job_order_id.in_(job_orders_select(user).with_only_columns(JobOrder.id)))
+    own_jobs = job_orders_select(user).with_only_columns(JobOrder.id)
+    if job is not None:
+        own_jobs = own_jobs.where(JobOrder.id == job.id)
+    latest = latest_decisions_subquery(Decision.job_order_id.in_(own_jobs))
     stmt = sa.select(latest.c.trainee_id).where(latest.c.decision.in_(REVEALING_DECISIONS))
     if trainee_id is not None:
         stmt = stmt.where(latest.c.trainee_id == trainee_id)
     return stmt
 
 
-def can_see_profile(user, trainee: Trainee) -> bool:
-    """Full profile (name, birth date, gender, contact, province, rirekisho) of ``trainee``."""
+def can_see_profile(user, trainee: Trainee, job: JobOrder | None = None) -> bool:
+    """Full profile (name, birth date, gender, contact, province, rirekisho) of ``trainee``,
+    for an employer as a candidate of ``job`` (see ``revealed_trainee_ids``)."""
     if user.role in ("admin", "department"):
         return can_edit_trainee(user, trainee)
     if user.role == "employer":
-        return db.session.scalar(revealed_trainee_ids(user, trainee.id).limit(1)) is not None
+        stmt = revealed_trainee_ids(user, trainee.id, job)
+        return db.session.scalar(stmt.limit(1)) is not None
     return False
 
 
@@ -180,14 +188,15 @@ def get_candidate_or_404(user, job: JobOrder, trainee_id: int, *options) -> Trai
     return trainee
 
 
-def revealed_among(user, trainee_ids) -> set[int]:
-    """Which of ``trainee_ids`` ``user`` may see by name on the candidate pages (one query)."""
+def revealed_among(user, trainee_ids, job: JobOrder | None = None) -> set[int]:
+    """Which of ``trainee_ids`` ``user`` may see by name among ``job``'s candidates (one
+    query)."""
     ids = list(trainee_ids)
     if user.role == "admin":
         return set(ids)
     if user.role != "employer" or not ids:
         return set()
-    revealed = revealed_trainee_ids(user).subquery()
+    revealed = revealed_trainee_ids(user, job=job).subquery()
     return set(db.session.scalars(
         sa.select(revealed.c.trainee_id).where(revealed.c.trainee_id.in_(ids))))
 

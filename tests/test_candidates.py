@@ -300,3 +300,33 @@ def test_a_trainee_outside_the_pool_is_not_a_candidate(client, login, review, ma
         assert client.post(url + "/decision", data={"decision": "shortlisted"}).status_code \
             == 404
     assert client.get(f"/jobs/{job.id}/candidates/999999").status_code == 404
+
+
+def test_review_is_blind_per_job_order(client, login, make_user, make_trainee):
+    """Shortlisted for one job order, a trainee is still anonymous on another's candidates."""
+
+    employer = make_user(role="employer")
+    jobs = []
+    for n in (1, 2):
+        job = JobOrder(external_id=f"BLIND-{n}", employer_id=employer.organisation_id,
+                       title=f"Line worker {n}", field="food_manufacturing", headcount=3,
+                       visa_track="SSW1", status="open")
+        db.session.add(job)
+        jobs.append(job)
+    trainee = make_trainee(full_name="Phạm Thị Blind", field="food_manufacturing",
+                           province="ca-mau")
+    db.session.flush()
+    db.session.add(Decision(job_order_id=jobs[0].id, trainee_id=trainee.id,
+                            decision="shortlisted", decided_by_id=employer.id))
+    db.session.commit()
+    login(employer)
+    first = client.get(f"/jobs/{jobs[0].id}/candidates").get_data(as_text=True)
+    assert "Phạm Thị Blind" in first
+    second = client.get(f"/jobs/{jobs[1].id}/candidates").get_data(as_text=True)
+    assert "Phạm Thị Blind" not in second
+    profile = client.get(f"/jobs/{jobs[1].id}/candidates/{trainee.id}").get_data(as_text=True)
+    assert "Phạm Thị Blind" not in profile and "Cà Mau" not in profile
+    assert client.get(f"/jobs/{jobs[1].id}/candidates/{trainee.id}/rirekisho.pdf"
+                      ).status_code == 404
+    assert client.get(f"/jobs/{jobs[0].id}/candidates/{trainee.id}/rirekisho.pdf"
+                      ).status_code == 200

@@ -91,7 +91,8 @@ def candidates(job_id: int):
     items = [item for item in rank_job(job, top=page * PER_PAGE + hidden_in_pool, pool=pool,
                                        model=choice)
              if item["trainee_id"] not in hidden][(page - 1) * PER_PAGE:page * PER_PAGE]
-    revealed = access.revealed_among(current_user, [item["trainee_id"] for item in items])
+    revealed = access.revealed_among(current_user, [item["trainee_id"] for item in items],
+                                     job)
     cards = build_cards(job, items, decided, revealed)
     impression_ops.record_impressions(job, current_user, items)
     return render_template(
@@ -124,7 +125,7 @@ def profile(job_id: int, trainee_id: int):
     trainee = access.get_candidate_or_404(current_user, job, trainee_id,
                                           selectinload(Trainee.skills),
                                           selectinload(Trainee.certificates))
-    revealed = access.can_see_profile(current_user, trainee)
+    revealed = access.can_see_profile(current_user, trainee, job)
     item = explain_candidate(job, trainee.id, load_pool(), current_model())
     history = db.session.scalars(
         sa.select(Decision).where(Decision.job_order_id == job.id,
@@ -193,7 +194,7 @@ def rirekisho(job_id: int, trainee_id: int):
     trainee = access.get_candidate_or_404(current_user, job, trainee_id,
                                           selectinload(Trainee.skills),
                                           selectinload(Trainee.certificates))
-    if not access.can_see_profile(current_user, trainee):
+    if not access.can_see_profile(current_user, trainee, job):
         abort(404)  # blind review: the résumé opens with the profile, not before
     log.info("rirekisho of trainee %s downloaded by %s for job order %s", trainee.id,
              current_user.email, job.external_id)
@@ -214,7 +215,8 @@ def decisions(job_id: int):
             .order_by(Decision.decided_at.desc(), Decision.id.desc()))
     pagination = db.paginate(stmt, page=request.args.get("page", 1, type=int),
                              per_page=HISTORY_PER_PAGE, error_out=False)
-    revealed = access.revealed_among(current_user, {d.trainee_id for d in pagination.items})
+    revealed = access.revealed_among(current_user, {d.trainee_id for d in pagination.items},
+                                     job)
     names = dict(db.session.execute(sa.select(Trainee.id, Trainee.full_name)
                                     .where(Trainee.id.in_(revealed))).all()) if revealed else {}
     rows = [(d, candidate_code(job.id, d.trainee_id), names.get(d.trainee_id))
