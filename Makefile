@@ -24,14 +24,21 @@ translations:
 migrate:
 	$(FLASK) db upgrade
 
+# The demo's employers have past decisions: train a first model unless one exists already.
 seed:
 	$(FLASK) demo seed
+	@if $(FLASK) model show | grep -q "no model trained yet"; then $(FLASK) model train; fi
+
+# A local secret key, made once, so sessions and candidate codes survive a restart.
+instance/config.py:
+	@mkdir -p instance
+	@$(BIN)/python -c "import secrets; print('# Made by make run: keep it secret, keep it out of git.'); print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
 
 serve:
 	SESSION_COOKIE_SECURE=0 REMEMBER_COOKIE_SECURE=0 $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Plain HTTP on 127.0.0.1, so the Secure cookie flag is switched off for this local run only.
-run: install translations migrate seed serve
+run: install translations instance/config.py migrate seed serve
 
 test: install-test translations
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -603,7 +603,7 @@ def test_an_export_reimports_unchanged(client, login, dept, make_trainee):
 
 
 def test_years_of_experience_accept_a_decimal_comma(client, login, make_user):
-    """Vietnamese users type 1,5 for one and a half years; the import accepts it, so does the form."""
+    """Vietnamese users type 1,5 for one and a half years: the import and the form accept it."""
     officer = make_user(role="department", province="nghe-an")
     login(officer)
     response = client.post("/trainees/new", data={

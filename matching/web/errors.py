@@ -7,11 +7,16 @@ from matching.extensions import db
 from matching.i18n import _l
 
 _MESSAGES = {
-    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
-    403: (_l("Access denied"), _l("Your account does not have permission to open this page.")),
-    404: (_l("Page not found"), _l("The page you asked for does not exist or is not available to you.")),
-    413: (_l("File too large"), _l("The uploaded file is larger than the limit of 20 MB.")),
-    500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again later.")),
+    400: (_l("Bad request"),
+          _l("The request could not be understood. Please go back and try again.")),
+    403: (_l("Access denied"),
+          _l("Your account does not have permission to open this page.")),
+    404: (_l("Page not found"),
+          _l("The page you asked for does not exist or is not available to you.")),
+    413: (_l("File too large"),
+          _l("The uploaded file is larger than the limit of 20 MB.")),
+    500: (_l("Something went wrong"),
+          _l("An unexpected error occurred. It has been logged; please try again later.")),
 }
 
 
