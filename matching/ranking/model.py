@@ -5,6 +5,15 @@ contributions the UI can show. Learning uses the pairwise transform (RankSVM sty
 one job order, each pair of decided candidates with different grades becomes a difference
 vector labelled by which one the employer graded higher, and a linear classifier without
 intercept separates them. Its weights, folded back to raw feature units, rank.
+
+Rows may carry a weight (``weights``, default 1): how much their grade is to be believed.
+Explicit decisions weigh 1. Implicit rows (a card shown to the employer and passed over,
+graded 0 like a rejection; ``service.training_data`` builds them) weigh less, in proportion
+to the chance the employer examined the card. A pair's sample weight is its grade
+difference × the smaller of its two row weights: the pair is only as credible as its
+weakest row, which for a decided candidate against a passed-over one is the passed-over
+row's weight (two passed-over rows share grade 0 and never pair). Implicit rows are training
+signal only: ``train`` never counts them as decisions and never evaluates on them.
 """
 
 from __future__ import annotations
@@ -132,15 +141,26 @@ def valid_grades(grades) -> np.ndarray:
     return np.isfinite(g) & (g >= 0)
 
 
-def pairs(grades, groups, *, max_pairs_per_group: int = 5000, random_state: int = 0):
+def usable_rows(grades, weights=None) -> np.ndarray:
+    """Mask of rows that can take part in a pair: a usable grade and a weight above 0."""
+    usable = valid_grades(grades)
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        usable &= np.isfinite(w) & (w > 0)
+    return usable
+
+
+def pairs(grades, groups, *, weights=None, max_pairs_per_group: int = 5000,
+          random_state: int = 0):
     """Row pairs ``(winner, loser)`` with different grades within each group.
 
+    Rows whose weight (``weights``, default ones) is not above 0 take part in no pair.
     Groups with more than ``max_pairs_per_group`` such pairs are subsampled (seeded).
     """
     rng = np.random.default_rng(random_state)
     grades = np.asarray(grades, dtype=np.float64)
     groups = np.asarray(groups)
-    rows = np.flatnonzero(valid_grades(grades))
+    rows = np.flatnonzero(usable_rows(grades, weights))
     rows = rows[np.argsort(groups[rows], kind="stable")]
     cuts = np.flatnonzero(groups[rows][1:] != groups[rows][:-1]) + 1
     winners, losers = [], []
@@ -162,19 +182,26 @@ def pairs(grades, groups, *, max_pairs_per_group: int = 5000, random_state: int 
 
 
 def decision_matrix(pool: Pool, jobs: Sequence[Job],
-                    decisions: Iterable[tuple[int, int, float]]):
+                    decisions: Iterable[tuple[int, int, float]], weights=None):
     """Training rows from decisions ``(job_index, trainee_id, grade)``.
 
     Returns ``(X, grades, groups)``: the feature rows of the decided trainees only (the pool
     is subset per job, so cost follows the number of decisions, not the pool size), grades
     as float, groups = job index. Decisions on trainees absent from the pool are skipped.
+    With ``weights`` (one per decision, same order) a fourth array holds the kept rows'
+    weights: ``(X, grades, groups, weights)``.
     """
-    by_job: dict[int, list[tuple[int, float]]] = {}
-    for job_index, trainee_id, grade in decisions:
-        by_job.setdefault(int(job_index), []).append((int(trainee_id), float(grade)))
-    blocks, grades, groups = [], [], []
+    decisions = list(decisions)
+    given = weights is not None
+    weights = [1.0] * len(decisions) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(decisions):
+        raise ValueError("one weight per decision")
+    by_job: dict[int, list[tuple[int, float, float]]] = {}
+    for (job_index, trainee_id, grade), weight in zip(decisions, weights, strict=True):
+        by_job.setdefault(int(job_index), []).append((int(trainee_id), float(grade), weight))
+    blocks, grades, groups, kept = [], [], [], []
     for job_index in sorted(by_job):
-        tids, g = zip(*by_job[job_index], strict=True)
+        tids, g, w = zip(*by_job[job_index], strict=True)
         rows = pool.rows_for(tids)
         keep = rows >= 0
         if not keep.any():
@@ -183,19 +210,32 @@ def decision_matrix(pool: Pool, jobs: Sequence[Job],
         blocks.append(np.ascontiguousarray(job_features(sub, jobs[job_index])))
         grades.append(np.asarray(g, dtype=np.float64)[keep])
         groups.append(np.full(int(keep.sum()), job_index, dtype=np.int64))
+        kept.append(np.asarray(w, dtype=np.float64)[keep])
     if not blocks:
-        return (np.empty((0, len(FEATURES)), dtype=np.float32), np.empty(0), np.empty(0, int))
-    return np.vstack(blocks), np.concatenate(grades), np.concatenate(groups)
+        out = (np.empty((0, len(FEATURES)), dtype=np.float32), np.empty(0), np.empty(0, int))
+        return out + (np.empty(0),) if given else out
+    out = np.vstack(blocks), np.concatenate(grades), np.concatenate(groups)
+    return out + (np.concatenate(kept),) if given else out
 
 
-def fit_pairwise(X, grades, groups, *, C: float = 1.0, random_state: int = 0,
+def _spread(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per-feature standard deviation of the rows of ``X`` weighted by ``w``."""
+    if np.all(w == w[0]):  # the unweighted fit, to the last bit
+        return X.std(axis=0)
+    mean = np.average(X, axis=0, weights=w)
+    return np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+
+
+def fit_pairwise(X, grades, groups, *, weights=None, C: float = 1.0, random_state: int = 0,
                  max_pairs_per_group: int = 5000) -> LinearModel:
     """A learned ``LinearModel`` from graded rows grouped by job order.
 
     Features are standardised (so C regularises them evenly) and the scale is folded back,
     so the stored weights apply to raw features. Pairs are oriented winner − loser and every
     other one is flipped, which balances the two classes exactly; each pair is weighted by
-    its grade difference (selected over rejected says more than shortlisted over rejected).
+    its grade difference (selected over rejected says more than shortlisted over rejected)
+    times the smaller of its two row ``weights`` (default ones; see the module docstring).
+    The standardisation weighs rows the same way, so a barely credible row barely counts.
     """
     # scikit-learn is imported here, not at module level: it takes about a second to import
     # and ranking (every cold `flask rank`, every web worker) only needs the stored weights.
@@ -204,11 +244,14 @@ def fit_pairwise(X, grades, groups, *, C: float = 1.0, random_state: int = 0,
 
     X = np.asarray(X, dtype=np.float64)
     grades = np.asarray(grades, dtype=np.float64)
-    win, lose = pairs(grades, groups, max_pairs_per_group=max_pairs_per_group,
+    w = (np.ones(len(grades)) if weights is None
+         else np.nan_to_num(np.asarray(weights, dtype=np.float64)))
+    win, lose = pairs(grades, groups, weights=w, max_pairs_per_group=max_pairs_per_group,
                       random_state=random_state)
     if len(win) == 0:
         raise TooFewDecisions("no pair of candidates with different grades in one job order")
-    scale = X[valid_grades(grades)].std(axis=0)
+    used = usable_rows(grades, w)
+    scale = _spread(X[used], w[used])
     scale[scale < 1e-9] = 1.0
     diff = (X[win] - X[lose]) / scale
     label = np.ones(len(win))
@@ -217,12 +260,13 @@ def fit_pairwise(X, grades, groups, *, C: float = 1.0, random_state: int = 0,
     clf = LogisticRegression(C=C, fit_intercept=False, max_iter=2000)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        clf.fit(diff, label, sample_weight=grades[win] - grades[lose])
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        clf.fit(diff, label, sample_weight=(grades[win] - grades[lose])
+                * np.minimum(w[win], w[lose]))
+    converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
     return LinearModel(clf.coef_.ravel() / scale, 0.0, FEATURES, kind="learned", alpha=1.0,
                        metrics={"n_pairs": int(len(win)), "converged": converged},
-                       n_decisions=int(valid_grades(grades).sum()),
-                       n_job_orders=labelled_groups(grades, groups).size)
+                       n_decisions=int(used.sum()),
+                       n_job_orders=labelled_groups(grades[used], np.asarray(groups)[used]).size)
 
 
 def blend(prior: LinearModel, learned: LinearModel, n_labelled_job_orders: int,
@@ -288,8 +332,8 @@ def _at_least(a: dict, b: dict, tolerance: float = 0.005) -> bool:
     return x is None or y is None or x >= y - tolerance
 
 
-def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
-          min_job_orders: int = 5, min_pairs: int = 50, C: float = 1.0,
+def train(X, grades, groups, *, weights=None, implicit=None, test_size: float = 0.25,
+          random_state: int = 0, min_job_orders: int = 5, min_pairs: int = 50, C: float = 1.0,
           blend_k: float = 5) -> TrainResult:
     """Split by job order, fit, report held-out NDCG, refit on everything.
 
@@ -300,31 +344,49 @@ def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
     decisions, not the prior, say what employers want (``blend_k=0`` never blends).
     Raises ``TooFewDecisions`` below ``min_job_orders`` labelled job orders or
     ``min_pairs`` usable pairs.
+
+    ``weights`` are per-row weights (``fit_pairwise``); ``implicit`` marks rows that are
+    training signal only (passed-over candidates). Everything that counts or measures uses
+    the explicit rows alone: a job order is labelled by its decisions, the thresholds count
+    decisions and their pairs, the split draws the held-out job orders among the labelled
+    ones (exactly as without implicit rows) and held-out NDCG is computed on decisions only.
+    Implicit rows of the training job orders join the fit; a job order with decisions of one
+    grade plus passed-over candidates is never held out (nothing to measure there) but
+    trains.
     """
     X = np.asarray(X, dtype=np.float64)
     grades = np.asarray(grades, dtype=np.float64)
     groups = np.asarray(groups)
-    keys = labelled_groups(grades, groups)
+    w = (np.ones(len(grades)) if weights is None
+         else np.nan_to_num(np.asarray(weights, dtype=np.float64)))
+    usable = usable_rows(grades, w)
+    implicit = (np.zeros(len(grades), dtype=bool) if implicit is None
+                else np.asarray(implicit, dtype=bool))
+    explicit = usable & ~implicit
+    keys = labelled_groups(grades[explicit], groups[explicit])
     if len(keys) < min_job_orders:
         raise TooFewDecisions(
             f"only {len(keys)} job order(s) have decisions with two different grades; "
             f"at least {min_job_orders} are needed")
-    rows = np.flatnonzero(valid_grades(grades) & np.isin(groups, keys))
+    rows = np.flatnonzero(explicit & np.isin(groups, keys))
     n_pairs = len(pairs(grades[rows], groups[rows])[0])
     if n_pairs < min_pairs:
         raise TooFewDecisions(
             f"only {n_pairs} pair(s) of differently graded candidates; at least {min_pairs} "
             "are needed")
-    X, grades, groups = X[rows], grades[rows], groups[rows]
+    fit_rows = np.flatnonzero(usable & np.isin(
+        groups, labelled_groups(grades[usable], groups[usable])))
 
     from sklearn.model_selection import GroupShuffleSplit  # lazy: see fit_pairwise
 
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
-    tr, te = next(split.split(X, grades, groups))
-    n_train = len(np.unique(groups[tr]))
-    held_out_model = fit_pairwise(X[tr], grades[tr], groups[tr], C=C, random_state=random_state)
+    tr, te = next(split.split(rows, groups=groups[rows]))
+    n_train = len(np.unique(groups[rows[tr]]))
+    train_rows = fit_rows[~np.isin(groups[fit_rows], groups[rows[te]])]
+    held_out_model = fit_pairwise(X[train_rows], grades[train_rows], groups[train_rows],
+                                  weights=w[train_rows], C=C, random_state=random_state)
     held_blend = blend(PRIOR, held_out_model, n_train, blend_k) if blend_k else held_out_model
-    Xt, gt, grt = X[te], grades[te], groups[te]
+    Xt, gt, grt = X[rows[te]], grades[rows[te]], groups[rows[te]]
     held_out = {
         "learned": _ndcgs(held_out_model.score(Xt), gt, grt),
         "blend": _ndcgs(held_blend.score(Xt), gt, grt),
@@ -332,7 +394,9 @@ def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
         "baseline": _ndcgs(baseline_scores(Xt), gt, grt),
     }
 
-    learned = fit_pairwise(X, grades, groups, C=C, random_state=random_state)
+    learned = fit_pairwise(X[fit_rows], grades[fit_rows], groups[fit_rows],
+                           weights=w[fit_rows], C=C, random_state=random_state)
+    learned.n_decisions, learned.n_job_orders = int(len(rows)), int(len(keys))
     learned.trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     use_blend = bool(blend_k) and _at_least(held_out["blend"], held_out["learned"])
     model = blend(PRIOR, learned, len(keys), blend_k) if use_blend else learned
@@ -340,6 +404,7 @@ def train(X, grades, groups, *, test_size: float = 0.25, random_state: int = 0,
         "held_out": held_out,
         "n_pairs": n_pairs,
         "n_decisions": int(len(rows)),
+        "n_implicit": int(implicit[fit_rows].sum()),
         "n_job_orders": int(len(keys)),
         "n_train_job_orders": n_train,
         "n_test_job_orders": int(len(np.unique(grt))),

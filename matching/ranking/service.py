@@ -5,12 +5,34 @@
 - ``rank_job(job_order)``: the candidates of one job order, best first, with explanations.
   Candidates are the trainees with status ``available`` and consent (``pool.eligible``);
   nobody else is excluded: employers set no hard filters yet.
-- ``train_model()``: learn from the latest decision per (job order, trainee), store the
-  result as a new version, or refuse with ``NotEnoughDecisions`` and store nothing.
+- ``train_model()``: learn from the latest decision per (job order, trainee) and from the
+  candidates shown and passed over, store the result as a new version, or refuse with
+  ``NotEnoughDecisions`` and store nothing.
 
-What is stored is the *blend* of the prior and the learned model, α = n / (n + 20) for n
+What is stored is the *blend* of the prior and the learned model, α = n / (n + 5) for n
 labelled job orders (``model.blend``): with few job orders the learned weights are noisy,
-so the prior keeps most of the say until about 20 job orders have been labelled.
+so the prior keeps a say; unless the held-out job orders show the learned model alone ranks
+better, in which case it is stored alone (``model.train``).
+
+Position bias (``passed_over`` and ``training_data``). An employer decides on a few of the
+cards shown; the others were either looked at and not wanted, or never looked at. So:
+
+- A candidate never shown for a job order (no Impression) is missing data: no row.
+- A candidate shown (an Impression) with no decision on that job order is *passed over*, an
+  implicit weak negative graded 0 like a rejection, but only when the employer recorded a
+  decision on that job order after the card was shown: evidence the list was looked at
+  since. Without one, the impression is ignored (the employer may not have started).
+- Its weight is ``PASSED_OVER_WEIGHT`` × the propensity the card was examined, from its best
+  (lowest) rank among those impressions: p(rank) = (1 / rank)^η with η = 1, the examination
+  model fitted on ranked lists by Joachims, Swaminathan & Schnabel (2017, η ≈ 1). It falls
+  faster than NDCG's 1 / log2(1 + rank), so a card at rank 50 (p = 0.02) says almost nothing,
+  which is the point: it was probably never looked at. A card the employer opened was
+  examined: p = 1.
+- ``PASSED_OVER_WEIGHT`` = 0.5: even surely examined, not choosing someone (yet) is half as
+  strong as an explicit rejection; the employer may have filled the headcount or may still
+  come back to the card.
+- Explicit decisions weigh 1. In ``model.fit_pairwise`` a pair weighs its grade difference
+  × the smaller row weight, i.e. the passed-over row's. Held-out metrics use decisions only.
 """
 
 from __future__ import annotations
@@ -23,7 +45,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from matching.extensions import db
-from matching.models import DECISION_GRADES, Decision, JobOrder, Trainee
+from matching.models import DECISION_GRADES, Decision, Impression, JobOrder, Trainee
 from matching.models.jobs import latest_decisions_subquery
 from matching.ranking.explain import explain_ranked
 from matching.ranking.features import FEATURES, Job, Pool
@@ -36,11 +58,15 @@ from matching.ranking.model import (
     rank_pool,
     train,
 )
-from matching.ranking.pool import load_pool, load_training_pool
+from matching.ranking.pool import build_pool, load_pool, load_training_pool
 from matching.ranking.store import ModelStore
 
 #: Fewer labelled job orders (with two different grades) than this and nothing is learned.
 MIN_JOB_ORDERS = 5
+#: Weight of a passed-over candidate that surely was examined (an explicit decision: 1).
+PASSED_OVER_WEIGHT = 0.5
+#: η of the examination propensity (1 / rank)^η.
+POSITION_ETA = 1.0
 
 
 @dataclass
@@ -171,8 +197,56 @@ def latest_decisions() -> list[tuple[int, int, str]]:
     return [tuple(row) for row in db.session.execute(stmt)]
 
 
-def training_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """``(X, grades, groups, n_decisions, n_job_orders)`` from the database."""
+def propensity(rank, opened=False) -> np.ndarray:
+    """Probability the card shown at ``rank`` (1 = top) was examined: (1 / rank)^η, η = 1;
+    1 where ``opened`` (the employer opened the card). Arrays broadcast."""
+    rank = np.maximum(np.asarray(rank, dtype=np.float64), 1.0)
+    return np.where(np.asarray(opened, dtype=bool), 1.0, rank ** -POSITION_ETA)
+
+
+def passed_over_select() -> sa.Select:
+    """Columns job_order_id, trainee_id, best_rank, opened: one row per passed-over pair.
+
+    The impressions of pairs with no decision at all, each followed by some decision on its
+    job order (``decided_at`` after ``shown_at``); per pair the best (lowest) rank among
+    them and whether any of them was opened (1 or 0). One aggregate statement.
+    """
+    later = sa.exists().where(Decision.job_order_id == Impression.job_order_id,
+                              Decision.decided_at > Impression.shown_at)
+    decided = sa.exists().where(Decision.job_order_id == Impression.job_order_id,
+                                Decision.trainee_id == Impression.trainee_id)
+    opened = sa.func.max(sa.case((Impression.opened_at.is_not(None), 1), else_=0))
+    return (sa.select(Impression.job_order_id, Impression.trainee_id,
+                      sa.func.min(Impression.rank).label("best_rank"), opened.label("opened"))
+            .where(later, ~decided)
+            .group_by(Impression.job_order_id, Impression.trainee_id))
+
+
+def passed_over() -> list[tuple[int, int, int, bool]]:
+    """``(job_order_id, trainee_id, best_rank, opened)`` of every passed-over candidate, by
+    job order then trainee (``passed_over_select``)."""
+    stmt = passed_over_select().order_by(Impression.job_order_id, Impression.trainee_id)
+    return [(j, t, int(rank), bool(seen)) for j, t, rank, seen in db.session.execute(stmt)]
+
+
+@dataclass
+class TrainingData:
+    """Rows for ``model.train``: decisions first, then the passed-over candidates."""
+
+    X: np.ndarray
+    grades: np.ndarray
+    groups: np.ndarray  # job index
+    weights: np.ndarray  # 1 for decisions, PASSED_OVER_WEIGHT × propensity for the others
+    implicit: np.ndarray  # True for passed-over rows: training signal, never evaluated
+    n_decisions: int  # latest decisions read (every job order)
+    n_job_orders: int  # job orders with at least one decision
+
+
+def training_data() -> TrainingData:
+    """The decided and the passed-over rows from the database (see the module docstring).
+
+    Trainees without consent are left out of both (their pools are built the same way).
+    """
     decided = latest_decisions()
     orders = db.session.scalars(
         sa.select(JobOrder).where(JobOrder.id.in_(sa.select(Decision.job_order_id)))
@@ -181,27 +255,44 @@ def training_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     jobs = [job_for(order) for order in orders]
     triples = [(index[j], t, DECISION_GRADES[d]) for j, t, d in decided
                if j in index and d in DECISION_GRADES]
-    X, grades, groups = decision_matrix(load_training_pool(), jobs, triples)
-    return X, grades, groups, len(decided), len(orders)
+    parts = [decision_matrix(load_training_pool(), jobs, triples, weights=[1.0] * len(triples))]
+    passed = [row for row in passed_over() if row[0] in index]
+    if passed:
+        # A subquery, not a list of ids: the list could outgrow SQLite's bound parameters.
+        shown = passed_over_select().subquery()
+        pool = build_pool(sa.and_(Trainee.id.in_(sa.select(shown.c.trainee_id)),
+                                  Trainee.consent.is_(True)))
+        rejected = DECISION_GRADES["rejected"]
+        parts.append(decision_matrix(
+            pool, jobs, [(index[j], t, rejected) for j, t, _, _ in passed],
+            weights=PASSED_OVER_WEIGHT * propensity([r[2] for r in passed],
+                                                    [r[3] for r in passed])))
+    X, grades, groups, weights = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    implicit = np.arange(len(grades)) >= len(parts[0][1])
+    return TrainingData(X, grades, groups, weights, implicit, len(decided), len(orders))
 
 
 def train_model(*, store: ModelStore | None = None) -> TrainingReport:
-    """Fit on every latest decision, store the blend as a new version, report the figures.
+    """Fit on every latest decision and the passed-over candidates, store the result as a
+    new version, report the figures (``metrics["n_implicit"]``: passed-over rows used).
 
     Raises ``NotEnoughDecisions`` (nothing stored) below ``MIN_JOB_ORDERS`` labelled job
     orders or too few usable pairs.
     """
     store = store or model_store()
-    X, grades, groups, n_decisions, n_job_orders = training_data()
+    data = training_data()
     try:
-        result = train(X, grades, groups, min_job_orders=MIN_JOB_ORDERS)
+        result = train(data.X, data.grades, data.groups, weights=data.weights,
+                       implicit=data.implicit, min_job_orders=MIN_JOB_ORDERS)
     except TooFewDecisions as exc:
         current = current_model(store)
         keeping = "the prior" if current.version is None else f"version {current.version}"
-        raise NotEnoughDecisions(str(exc), n_decisions=n_decisions,
-                                 n_job_orders=len(labelled_groups(grades, groups)),
+        explicit = ~data.implicit
+        raise NotEnoughDecisions(str(exc), n_decisions=data.n_decisions,
+                                 n_job_orders=len(labelled_groups(data.grades[explicit],
+                                                                  data.groups[explicit])),
                                  keeping=keeping) from exc
     version = store.save(result.model, note=describe_model(result.model))
     return TrainingReport(version=version, model=result.model, learned=result.learned,
-                          metrics=result.metrics, n_decisions=n_decisions,
-                          n_job_orders=n_job_orders)
+                          metrics=result.metrics, n_decisions=data.n_decisions,
+                          n_job_orders=data.n_job_orders)
