@@ -10,7 +10,12 @@ The three demo employers post ten job orders (``DEMO_JOB_ORDERS``, through the j
 importer) and have taken dated past decisions on seven of them (through the decision
 importer, which skips what is on record), enough for ``flask model train``; three job
 orders are fresh, without any decision, for the live demo. Each decision depends only on
-its (job order, trainee) pair, never on how many trainees were asked for.
+its (job order, trainee) pair and that trainee's other pairs (a worker is selected at most
+once), never on how many trainees were asked for.
+
+The selected workers then go through the real dispatch pipeline (``demo_pipeline``): each
+gets its dispatch with the job order's agency, most have moved some steps along it with
+their documents, and job orders whose selections reach the headcount are filled.
 
 Every demo account logs in with ``DEMO_PASSWORD``.
 """
@@ -26,6 +31,7 @@ from matching.extensions import db
 from matching.models import Organisation, User
 from matching.operations.accounts import AccountError, create_user, save_organisation
 from matching.operations.decision_imports import import_decisions
+from matching.operations.demo_pipeline import DemoPipelineError, seed_pipeline
 from matching.operations.imports import import_trainees
 from matching.operations.job_imports import import_job_orders
 from matching.vocab import SKILL_CATALOGUE, fold, japanese_rank
@@ -104,14 +110,19 @@ class SeedReport:
     job_orders_created: int = 0
     job_orders_updated: int = 0
     decisions_created: int = 0
+    #: Dispatches opened for the selected workers, and stage moves made on them.
+    dispatches_created: int = 0
+    moves: int = 0
     #: Every demo account: (e-mail, role, organisation name).
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def seed_demo(trainees: int = 300) -> SeedReport:
     """Create what is missing of the demo organisations and users, then import the trainees,
-    the job orders and the employers' past decisions on those trainees."""
+    the job orders and the employers' past decisions on those trainees, and take the
+    selected workers along the dispatch pipeline (``demo_pipeline``)."""
     report = SeedReport()
+    actor_emails: dict[str, int] = {}  # demo account e-mail -> its organisation id
     orgs = {org.code: org for org in db.session.scalars(
         sa.select(Organisation).where(Organisation.code.in_([o.code for o in ORGANISATIONS])))}
     emails = set(db.session.scalars(sa.select(User.email).where(
@@ -133,6 +144,7 @@ def seed_demo(trainees: int = 300) -> SeedReport:
             # Someone made an organisation with a demo code but another kind, for instance.
             raise DemoError(f"{demo.code}: {exc}") from exc
         report.accounts.append((email, role, org.name))
+        actor_emails[email] = org.id
     rows = demo_trainee_rows(trainees) if trainees > 0 else []
     if rows:
         result = _checked(import_trainees(rows, user=None), "trainees")
@@ -143,6 +155,12 @@ def seed_demo(trainees: int = 300) -> SeedReport:
     if decisions:
         report.decisions_created = _checked(import_decisions(decisions, user=None),
                                             "decisions").created
+    try:
+        pipeline = seed_pipeline([j["external_id"] for j in DEMO_JOB_ORDERS], actor_emails,
+                                 DEMO_SEED)
+    except DemoPipelineError as exc:
+        raise DemoError(str(exc)) from exc
+    report.dispatches_created, report.moves = pipeline.dispatches_created, pipeline.moves
     log.info("demo seed: %s", report)
     return report
 
@@ -275,28 +293,28 @@ _JOB_COLUMNS = ("external_id", "employer", "agency", "title", "field", "required
 #: Importer rows (public columns plus the dispatching agency), the same on every run.
 DEMO_JOB_ORDERS: list[dict[str, str]] = [dict(zip(_JOB_COLUMNS, row, strict=True)) for row in (
     ("SKR-2027-01", "sakura-kensetsu", "hoa-sen-manpower", "建設作業員（型枠）", "construction",
-     "formwork;concrete", "scaffolding", "N4", "4", "aichi", "235000", "2027-04-01", "SSW1"),
+     "formwork;concrete", "scaffolding", "N4", "3", "aichi", "235000", "2027-04-01", "SSW1"),
     ("SKR-2027-02", "sakura-kensetsu", "hoa-sen-manpower", "鉄筋施工作業員", "construction",
      "rebar", "concrete;welding", "N5", "8", "aichi", "228000", "2027-04-01", "TITP"),
-    ("SKR-2027-03", "sakura-kensetsu", "", "とび職（足場組立）", "construction",
+    ("SKR-2027-03", "sakura-kensetsu", "song-hong-hr", "とび職（足場組立）", "construction",
      "scaffolding", "heavy-machinery", "JFT-A2", "2", "shizuoka", "245000", "2027-06-01",
      "SSW1"),
-    ("SKR-2027-04", "sakura-kensetsu", "", "内装仕上げ作業員", "construction",
+    ("SKR-2027-04", "sakura-kensetsu", "hoa-sen-manpower", "内装仕上げ作業員", "construction",
      "interior-finishing;plastering", "tiling", "N4", "2", "tokyo", "258000", "2027-07-01",
      "SSW1"),
     ("MDR-2027-01", "midori-kaigo", "song-hong-hr", "介護職員（特定技能1号）", "nursing_care",
      "bathing-assistance;meal-assistance", "dementia-care", "N4", "5", "saitama", "215000",
      "2027-04-01", "SSW1"),
     ("MDR-2027-02", "midori-kaigo", "song-hong-hr", "介護職員（技能実習）", "nursing_care",
-     "meal-assistance;mobility-assistance", "care-records", "N4", "3", "chiba", "198000",
+     "meal-assistance;mobility-assistance", "care-records", "N4", "2", "chiba", "198000",
      "2027-05-01", "TITP"),
-    ("MDR-2027-03", "midori-kaigo", "", "介護職員（夜勤あり）", "nursing_care",
+    ("MDR-2027-03", "midori-kaigo", "song-hong-hr", "介護職員（夜勤あり）", "nursing_care",
      "dementia-care;vital-signs", "toileting-assistance", "JFT-A2", "2", "kanagawa", "240000",
      "2027-09-01", "SSW1"),
     ("YMT-2027-01", "yamato-foods", "hoa-sen-manpower", "食品製造ライン作業員",
      "food_manufacturing", "food-hygiene", "haccp;packaging", "N5", "8", "ibaraki", "192000",
      "2027-04-01", "ESD"),
-    ("YMT-2027-02", "yamato-foods", "", "水産加工作業員", "food_manufacturing",
+    ("YMT-2027-02", "yamato-foods", "song-hong-hr", "水産加工作業員", "food_manufacturing",
      "seafood-processing;food-hygiene", "haccp", "JFT-A2", "4", "hiroshima", "205000",
      "2027-05-01", "SSW1"),
     ("YMT-2027-03", "yamato-foods", "song-hong-hr", "パン製造スタッフ", "food_manufacturing",
@@ -340,8 +358,14 @@ def demo_decision_rows(trainee_rows: list[dict[str, str]]) -> list[dict[str, str
     ``employer_utility`` plus noise, and recorded the history that leads to each final
     decision (shortlisted, then interviewed, then selected) a week apart. Everything is
     seeded by the (job order, trainee) pair.
+
+    A worker goes to one employer: a trainee already selected for an earlier job order
+    (earlier in ``DEMO_JOB_ORDERS``, hence decided earlier) stops at "interviewed" on the
+    later ones. That depends only on the trainee's own pairs, so a trainee's decisions are
+    still the same whatever the number of trainees asked for.
     """
     out = []
+    selected: set[str] = set()  # trainees an earlier job order selected
     for number, job in enumerate(DEMO_JOB_ORDERS):
         if job["external_id"] in FRESH_JOB_ORDERS:
             continue
@@ -353,6 +377,10 @@ def demo_decision_rows(trainee_rows: list[dict[str, str]]) -> list[dict[str, str
                 continue
             utility = employer_utility(row, job) + rng.gauss(0.0, 0.5)
             final = next(d for cut, d in DECISION_CUTS if utility >= cut)
+            if final == "selected" and row["external_id"] in selected:
+                final = "interviewed"
+            elif final == "selected":
+                selected.add(row["external_id"])
             day = DECIDED_FROM + timedelta(days=12 * number + rng.randrange(10))
             for step, decision in enumerate(_STEPS[final]):
                 out.append({"job_order_external_id": job["external_id"],
