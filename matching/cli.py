@@ -98,9 +98,14 @@ def orgs_list():
 PROGRESS_MIN_ROWS = 2000
 
 
-@import_cli.command("trainees")
-@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+def _import_command(name: str):
+    """Register ``import NAME FILE [--dry-run]``: every import command takes the same."""
+    path = click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+    dry_run = click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+    return lambda command: import_cli.command(name)(path(dry_run(command)))
+
+
+@_import_command("trainees")
 def import_trainees_command(path, dry_run):
     """Import trainees from a CSV or XLSX FILE; any bad row and nothing is written."""
     result = _import_file(path, import_table, dry_run)
@@ -108,9 +113,7 @@ def import_trainees_command(path, dry_run):
     _echo_dry_run(dry_run)
 
 
-@import_cli.command("job-orders")
-@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@_import_command("job-orders")
 def import_job_orders_command(path, dry_run):
     """Import job orders from a CSV or XLSX FILE; unknown employers are created."""
     result = _import_file(path, import_job_orders_table, dry_run)
@@ -123,9 +126,7 @@ def import_job_orders_command(path, dry_run):
     _echo_dry_run(dry_run)
 
 
-@import_cli.command("decisions")
-@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@_import_command("decisions")
 def import_decisions_command(path, dry_run):
     """Import decisions from a CSV or XLSX FILE; those already on record are skipped."""
     result = _import_file(path, import_decisions_table, dry_run)
@@ -172,9 +173,7 @@ def _echo_dry_run(dry_run: bool) -> None:
         click.echo("dry run: nothing written")
 
 
-@import_cli.command("statuses")
-@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@_import_command("statuses")
 def import_statuses_command(path, dry_run):
     """Move dispatches from a CSV or XLSX FILE (trainee_external_id, job_order_external_id,
     stage, date, note); every row goes through the stage rules, all or nothing."""
@@ -229,6 +228,8 @@ def demo_seed(count):
     click.echo(f"job orders: {report.job_orders_created} created, "
                f"{report.job_orders_updated} updated; "
                f"decisions: {report.decisions_created} created")
+    click.echo(f"dispatches: {report.dispatches_created} created; "
+               f"stage moves: {report.moves}")
     click.echo("demo accounts:")
     for email, role, org_name in report.accounts:
         click.echo(f"  {email:28} {role:11} {org_name}")
@@ -259,6 +260,8 @@ def model_train():
     click.echo(f"decisions used: {m['n_decisions']} on {m['n_job_orders']} labelled job "
                f"orders (read: {report.n_decisions} decisions on {report.n_job_orders} "
                "job orders)")
+    click.echo(f"  and {m.get('n_implicit', 0)} shown-but-passed-over candidates (weighted "
+               "by position)")
     click.echo(f"held-out NDCG on {m['n_test_job_orders']} job orders left out of fitting:")
     _echo_ndcg(m["held_out"], stored=m.get("chosen", "blend"))
     if m.get("chosen") == "learned":

@@ -4,21 +4,24 @@ The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names 
 (CI sets it to a fresh PostgreSQL database). The schema comes only from the migrations.
 """
 
+import io
 import itertools
 import os
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import flask_babel
 import pytest
 import sqlalchemy as sa
 from flask import g, request_started
+from flask_babel import force_locale
 from flask_migrate import upgrade
+from openpyxl import Workbook
 from werkzeug.security import generate_password_hash
 
 from matching import create_app
 from matching.extensions import db
-from matching.models import Organisation, Trainee, User
+from matching.models import Dispatch, Document, JobOrder, Organisation, StatusEvent, Trainee, User
 from matching.vocab import fold, japanese_rank
 
 PASSWORD = "correct horse 42"
@@ -182,3 +185,104 @@ def count_queries(app):
             sa.event.remove(db.engine, "before_cursor_execute", before)
 
     return counter
+
+
+@pytest.fixture
+def switch_login(client, login):
+    """``switch_login(user)``: log out whoever is logged in, then log in as ``user``."""
+
+    def switch(user):
+        client.post("/auth/logout")
+        return login(user)
+
+    return switch
+
+
+@pytest.fixture
+def agency(make_org):
+    """An agency organisation."""
+    return make_org(kind="agency")
+
+
+@pytest.fixture
+def agent(make_user, agency):
+    """A user of ``agency``."""
+    return make_user(role="agency", org=agency)
+
+
+# -- helpers shared by several test modules (``from tests.conftest import ...``) -------------
+
+
+def english(message) -> str:
+    """A lazy message as the English source text, whatever the default locale."""
+    with force_locale("en"):
+        return str(message)
+
+
+def messages(result) -> list[tuple[int, str | None, str]]:
+    """An import result's errors as (line, column, English message)."""
+    return [(e.line, e.column, english(e.message)) for e in result.errors]
+
+
+def xlsx(rows: list[list]) -> io.BytesIO:
+    """An Excel workbook whose first sheet holds ``rows``, ready to be read."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for values in rows:
+        sheet.append(values)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    stream.seek(0)
+    return stream
+
+
+def add_job_order(**values) -> JobOrder:
+    """Store a job order made of ``values`` (``employer_id`` at least)."""
+    job = JobOrder(**values)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+_TODAY = date.today()
+_FAR = _TODAY + timedelta(days=3 * 365)
+
+
+def open_dispatch(make_org, make_trainee, *, stage="selected", agency=None, trainee=None,
+                  planned_departure=None, since=None) -> Dispatch:
+    """A dispatch at ``stage`` (history: one "selected" event ``since`` days ago, default 30),
+    handled by ``agency`` (a new agency organisation by default)."""
+    agency = agency or make_org(kind="agency")
+    employer = make_org(kind="employer")
+    trainee = trainee or make_trainee()
+    job = JobOrder(external_id=f"JO-M{next(_seq):04d}", employer_id=employer.id,
+                   agency_id=agency.id, title="Welder", field="construction")
+    db.session.add(job)
+    db.session.flush()
+    dispatch = Dispatch(job_order_id=job.id, trainee_id=trainee.id, agency_id=agency.id,
+                        stage=stage, planned_departure=planned_departure)
+    db.session.add(dispatch)
+    db.session.flush()
+    db.session.add(StatusEvent(dispatch_id=dispatch.id, from_stage=None, to_stage="selected",
+                               happened_on=_TODAY - timedelta(days=30 if since is None else since)))
+    trainee.status = "in_process"
+    db.session.commit()
+    return dispatch
+
+
+def add_doc(dispatch, kind, *, number="N-1", issued_on=None, expires_on=_FAR) -> Document:
+    """A complete document of ``kind``, owned as ``add_document`` would own it."""
+    owner = ({"trainee_id": dispatch.trainee_id}
+             if kind in ("passport", "health_check", "tb_certificate", "language_certificate")
+             else {"dispatch_id": dispatch.id})
+    document = Document(kind=kind, number=number, issued_on=issued_on or _TODAY - timedelta(10),
+                        expires_on=expires_on, **owner)
+    db.session.add(document)
+    db.session.commit()
+    return document
+
+
+def add_all_documents(dispatch) -> None:
+    """Every document a dispatch needs up to departure."""
+    for kind in ("coe", "passport", "visa", "flight"):
+        add_doc(dispatch, kind)

@@ -8,17 +8,13 @@ import pytest
 
 from matching.extensions import db
 from matching.models import Decision, Dispatch, JobOrder
+from tests.conftest import add_job_order
 
 
 @pytest.fixture
-def login(client, login):
+def login(switch_login):
     """Log in as ``user``, logging out whoever was logged in before."""
-
-    def switch(user):
-        client.post("/auth/logout")
-        return login(user)
-
-    return switch
+    return switch_login
 
 
 @pytest.fixture
@@ -32,10 +28,9 @@ def add(orgs, make_trainee):
     jobs = []
 
     def job() -> JobOrder:
-        j = JobOrder(external_id=f"JO-DASH-{len(jobs) + 1}", employer_id=orgs["employer"].id,
-                     agency_id=orgs["agency"].id, title="Care worker", field="nursing_care")
-        db.session.add(j)
-        db.session.commit()
+        j = add_job_order(external_id=f"JO-DASH-{len(jobs) + 1}",
+                          employer_id=orgs["employer"].id, agency_id=orgs["agency"].id,
+                          title="Care worker", field="nursing_care")
         jobs.append(j)
         return j
 

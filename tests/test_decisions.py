@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from matching.extensions import db
-from matching.models import Decision, Dispatch, JobOrder, StatusEvent
+from matching.models import Decision, Dispatch, StatusEvent
 from matching.operations.decisions import (
     DecisionError,
     HeadcountReached,
@@ -16,7 +16,7 @@ from matching.operations.decisions import (
 from matching.operations.dispatch import create_dispatch
 from matching.ranking.pool import clear_memory_cache
 from matching.web.jobs.cards import candidate_code
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, add_job_order
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +34,7 @@ def make_job(make_org):
                       title="Care worker", field="nursing_care", headcount=2,
                       min_language_level="N4", min_language_rank=2, visa_track="SSW1")
         values.update(kw)
-        job = JobOrder(**values)
-        db.session.add(job)
-        db.session.commit()
-        return job
+        return add_job_order(**values)
 
     return make
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from matching.extensions import db
 from matching.models import Dispatch, StatusEvent, User
 from matching.operations.dispatch import StaleDispatch, move_dispatch
-from tests.test_dispatch_machine import add_all_documents, open_dispatch
+from tests.conftest import add_all_documents, open_dispatch
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """The dispatch state machine: moves, documents per move, trainee status, audit trail."""
 
-import itertools
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from matching.extensions import db
-from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent
+from matching.models import EXITS, STAGES, Document, JobOrder, StatusEvent
 from matching.operations.dispatch import (
     EXIT_FROM,
     FORWARD,
@@ -21,68 +20,14 @@ from matching.operations.dispatch import (
     move_dispatch,
     update_dispatch,
 )
+from tests.conftest import add_all_documents, add_doc, open_dispatch
 
 TODAY = date.today()
-FAR = TODAY + timedelta(days=3 * 365)
-_seq = itertools.count(1)
-
-
-# -- helpers shared with the other dispatch test modules --------------------------------------
-
-
-def open_dispatch(make_org, make_trainee, *, stage="selected", agency=None, trainee=None,
-                  planned_departure=None, since=None) -> Dispatch:
-    """A dispatch at ``stage`` (history: one "selected" event ``since`` days ago, default 30),
-    handled by ``agency`` (a new agency organisation by default)."""
-    agency = agency or make_org(kind="agency")
-    employer = make_org(kind="employer")
-    trainee = trainee or make_trainee()
-    n = next(_seq)
-    job = JobOrder(external_id=f"JO-M{n:04d}", employer_id=employer.id, agency_id=agency.id,
-                   title="Welder", field="construction")
-    db.session.add(job)
-    db.session.flush()
-    dispatch = Dispatch(job_order_id=job.id, trainee_id=trainee.id, agency_id=agency.id,
-                        stage=stage, planned_departure=planned_departure)
-    db.session.add(dispatch)
-    db.session.flush()
-    db.session.add(StatusEvent(dispatch_id=dispatch.id, from_stage=None, to_stage="selected",
-                               happened_on=TODAY - timedelta(days=30 if since is None else since)))
-    trainee.status = "in_process"
-    db.session.commit()
-    return dispatch
-
-
-def add_doc(dispatch, kind, *, number="N-1", issued_on=None, expires_on=FAR) -> Document:
-    """A complete document of ``kind``, owned as ``add_document`` would own it."""
-    owner = ({"trainee_id": dispatch.trainee_id}
-             if kind in ("passport", "health_check", "tb_certificate", "language_certificate")
-             else {"dispatch_id": dispatch.id})
-    document = Document(kind=kind, number=number, issued_on=issued_on or TODAY - timedelta(10),
-                        expires_on=expires_on, **owner)
-    db.session.add(document)
-    db.session.commit()
-    return document
-
-
-def add_all_documents(dispatch) -> None:
-    for kind in ("coe", "passport", "visa", "flight"):
-        add_doc(dispatch, kind)
 
 
 def events_of(dispatch) -> list[StatusEvent]:
     return list(db.session.scalars(sa.select(StatusEvent).where(
         StatusEvent.dispatch_id == dispatch.id).order_by(StatusEvent.id)))
-
-
-@pytest.fixture
-def agency(make_org):
-    return make_org(kind="agency")
-
-
-@pytest.fixture
-def agent(make_user, agency):
-    return make_user(role="agency", org=agency)
 
 
 @pytest.fixture

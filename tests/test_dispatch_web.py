@@ -10,21 +10,17 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from matching.extensions import db
-from matching.models import Dispatch, Document, JobOrder, StatusEvent
+from matching.models import Dispatch, Document, StatusEvent
 from matching.operations import dispatch as ops
+from tests.conftest import add_job_order
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 @pytest.fixture
-def login(client, login):
+def login(switch_login):
     """Log in as ``user``, logging out whoever was logged in before."""
-
-    def switch(user):
-        client.post("/auth/logout")
-        return login(user)
-
-    return switch
+    return switch_login
 
 
 @pytest.fixture
@@ -36,11 +32,10 @@ def make_dispatch(make_org, make_trainee, make_user):
              planned_departure=None, trainee=None, title="Welder", job=None):
         n = next(counter)
         if job is None:
-            job = JobOrder(external_id=f"JO-{agency_org.id}-{employer_org.id}-{n}",
-                           employer_id=employer_org.id, agency_id=agency_org.id, title=title,
-                           field="manufacturing", headcount=3, visa_track="SSW1")
-            db.session.add(job)
-            db.session.commit()
+            job = add_job_order(external_id=f"JO-{agency_org.id}-{employer_org.id}-{n}",
+                                employer_id=employer_org.id, agency_id=agency_org.id,
+                                title=title, field="manufacturing", headcount=3,
+                                visa_track="SSW1")
         trainee = trainee or make_trainee(province=province)
         selector = make_user(role="employer", org=employer_org)
         dispatch = ops.create_dispatch(job, trainee, selector)

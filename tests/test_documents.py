@@ -18,7 +18,7 @@ from matching.operations.dispatch import (
     document_file_path,
     expiring_documents,
 )
-from tests.test_dispatch_machine import add_doc, open_dispatch
+from tests.conftest import add_doc, open_dispatch
 
 TODAY = date.today()
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
@@ -28,16 +28,6 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20
 
 def upload(data: bytes, name: str = "scan.pdf") -> FileStorage:
     return FileStorage(stream=io.BytesIO(data), filename=name)
-
-
-@pytest.fixture
-def agency(make_org):
-    return make_org(kind="agency")
-
-
-@pytest.fixture
-def agent(make_user, agency):
-    return make_user(role="agency", org=agency)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
-from openpyxl import Workbook
 
 from matching.extensions import db
 from matching.models import Skill, Trainee, trainee_skills
@@ -18,6 +16,7 @@ from matching.operations.imports import (
     import_trainees_file,
     read_table,
 )
+from tests.conftest import english, messages, xlsx
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "trainees_sample.csv"
@@ -45,16 +44,6 @@ def trainee(external_id: str, province: str | None = None) -> Trainee:
 
 def count(model_or_table) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model_or_table))
-
-
-def english(message) -> str:
-    """A lazy message as the English source text, whatever the default locale."""
-    with force_locale("en"):
-        return str(message)
-
-
-def messages(result) -> list[tuple[int, str | None, str]]:
-    return [(e.line, e.column, english(e.message)) for e in result.errors]
 
 
 def import_sample(**kw):
@@ -344,17 +333,6 @@ def test_utf8_bom_is_tolerated(app):
 
 
 # -- XLSX ------------------------------------------------------------------------------------
-
-
-def xlsx(rows: list[list]) -> io.BytesIO:
-    workbook = Workbook()
-    sheet = workbook.active
-    for values in rows:
-        sheet.append(values)
-    stream = io.BytesIO()
-    workbook.save(stream)
-    stream.seek(0)
-    return stream
 
 
 def test_xlsx_with_date_cells_and_numeric_ids(app):

@@ -5,27 +5,18 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
 
 from matching.extensions import db
 from matching.models import Decision, JobOrder
 from matching.models._common import utcnow
 from matching.operations.decision_imports import import_decisions, import_decisions_file
+from tests.conftest import add_job_order, messages
 
 HEADER = "job_order_external_id,trainee_external_id,decision"
 
 
 def csv_file(*rows: str, header: str = HEADER) -> io.BytesIO:
     return io.BytesIO(("\n".join((header, *rows)) + "\n").encode("utf-8"))
-
-
-def english(message) -> str:
-    with force_locale("en"):
-        return str(message)
-
-
-def messages(result) -> list[tuple[int, str | None, str]]:
-    return [(e.line, e.column, english(e.message)) for e in result.errors]
 
 
 def decisions() -> list[tuple[str, str, str]]:
@@ -44,11 +35,9 @@ def make_job(app, make_org):
     employer = make_org(kind="employer", code="sakura-foods", name="Sakura Foods")
 
     def make(external_id="JO-1", employer=employer):
-        job = JobOrder(external_id=external_id, employer_id=employer.id, title="Line worker",
-                       field="food_manufacturing", headcount=2, visa_track="SSW1")
-        db.session.add(job)
-        db.session.commit()
-        return job
+        return add_job_order(external_id=external_id, employer_id=employer.id,
+                             title="Line worker", field="food_manufacturing", headcount=2,
+                             visa_track="SSW1")
 
     return make
 

@@ -5,8 +5,6 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
-from openpyxl import Workbook
 
 from matching.extensions import db
 from matching.models import JobOrder, Organisation
@@ -15,6 +13,7 @@ from matching.operations.job_imports import (
     import_job_orders,
     import_job_orders_file,
 )
+from tests.conftest import english, messages, xlsx
 
 HEADER = ("external_id,employer,title,field,required_skills,preferred_skills,"
           "min_japanese_level,headcount,prefecture,monthly_salary_jpy,start_date,visa_track")
@@ -45,15 +44,6 @@ def employers() -> list[tuple[str, str]]:
     stmt = sa.select(Organisation.code, Organisation.name).where(
         Organisation.kind == "employer").order_by(Organisation.code)
     return [tuple(r) for r in db.session.execute(stmt)]
-
-
-def english(message) -> str:
-    with force_locale("en"):
-        return str(message)
-
-
-def messages(result) -> list[tuple[int, str | None, str]]:
-    return [(e.line, e.column, english(e.message)) for e in result.errors]
 
 
 GOOD = (
@@ -367,17 +357,6 @@ def test_dry_run_counts_but_writes_nothing(app):
     assert (result.employers_created, result.new_employers) == (1, ["Toyota Parts Co."])
     assert [p["action"] for p in result.preview] == ["update", "create", "create"]
     assert count(JobOrder) == 1 and len(employers()) == 1
-
-
-def xlsx(rows: list[list]) -> io.BytesIO:
-    workbook = Workbook()
-    sheet = workbook.active
-    for values in rows:
-        sheet.append(values)
-    stream = io.BytesIO()
-    workbook.save(stream)
-    stream.seek(0)
-    return stream
 
 
 def test_xlsx_with_numbers_and_date_cells(app):

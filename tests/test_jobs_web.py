@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from matching.extensions import db
 from matching.models import Decision, JobOrder
 from matching.operations.job_imports import KNOWN_COLUMNS
+from tests.conftest import add_job_order
 
 _seq = itertools.count(1)
 
@@ -25,10 +26,7 @@ def make_job(app):
                       headcount=3, prefecture="aichi", monthly_salary_jpy=215000,
                       start_date=date(2026, 10, 1), visa_track="SSW1", status="open")
         values.update(kw)
-        job = JobOrder(**values)
-        db.session.add(job)
-        db.session.commit()
-        return job
+        return add_job_order(**values)
 
     return make
 

@@ -10,15 +10,10 @@ from openpyxl import Workbook
 from matching.extensions import db
 from matching.models import Dispatch, StatusEvent
 from matching.operations.status_imports import import_statuses, import_statuses_file
-from tests.test_dispatch_machine import add_doc, open_dispatch
+from tests.conftest import add_doc, open_dispatch
 
 TODAY = date.today()
 HEADER = "trainee_external_id,job_order_external_id,stage,date,note\n"
-
-
-@pytest.fixture
-def agency(make_org):
-    return make_org(kind="agency")
 
 
 @pytest.fixture

@@ -18,30 +18,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 
 from matching import access
 from matching.extensions import db
 from matching.i18n import _l
 from matching.models import DECISIONS, Decision, JobOrder, Trainee
 from matching.models._common import utcnow
+from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
 from matching.operations.tables import (
     CHUNK,
     CellError,
-    ImportFileError,
     ImportResult,
     RowError,
-    check_columns,
     chunks,
     memo,
-    numbered_rows,
-    parse_cells,
     parse_date,
-    read_table,
+    parse_province,
+    province_names,
     short,
     text_parser,
 )
-from matching.vocab import fold, province_name, resolve_province
+from matching.vocab import fold
 
 __all__ = ["DECISION_COLUMNS", "import_decisions", "import_decisions_file",
            "import_decisions_table"]
@@ -57,6 +54,8 @@ KNOWN_COLUMNS = DECISION_COLUMNS + DECISION_OPTIONAL_COLUMNS
 PREVIEW_ROWS = 20
 #: Clocks differ; a decision dated later than this is a typo.
 FUTURE_TOLERANCE = timedelta(days=1)
+FORMAT = TableFormat(KNOWN_COLUMNS, DECISION_COLUMNS,
+                     no_rows=_l("The file has a header row but no decisions."))
 
 
 # -- public entry points ---------------------------------------------------------------------
@@ -64,22 +63,12 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 def import_decisions_file(stream, filename: str, **kw) -> ImportResult:
     """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    try:
-        header, rows = read_table(stream, filename)
-    except ImportFileError as exc:
-        return ImportResult(errors=[RowError(0, None, exc.message)],
-                            dry_run=kw.get("dry_run", False))
-    return import_decisions_table(header, rows, **kw)
+    return FORMAT.import_file(stream, filename, import_decisions_table, **kw)
 
 
 def import_decisions_table(header: list[str], rows: list, **kw) -> ImportResult:
     """Check the header of what ``read_table`` returned, then ``import_decisions`` its rows."""
-    errors = check_columns(header, KNOWN_COLUMNS, DECISION_COLUMNS)
-    if not errors and not rows:
-        errors = [RowError(1, None, _l("The file has a header row but no decisions."))]
-    if errors:
-        return ImportResult(errors=errors, dry_run=kw.get("dry_run", False))
-    return import_decisions(rows, **kw)
+    return FORMAT.import_table(header, rows, import_decisions, **kw)
 
 
 def import_decisions(rows, *, user=None, dry_run: bool = False,
@@ -91,22 +80,15 @@ def import_decisions(rows, *, user=None, dry_run: bool = False,
     ``updated`` stays 0 (history is never rewritten). A ``user`` of role employer may only
     name its own job orders. Nothing is written on any error or when ``dry_run`` is set.
     """
-    numbered = numbered_rows(rows)
+    refusal = None if user is None or access.can_import_job_data(user) else _l(
+        "Only administrators and employers may import decisions.")
     result = ImportResult(dry_run=dry_run)
+    numbered, columns = FORMAT.start(rows, result, refusal)
     if not numbered:
         return result
-    if user is not None and not access.can_import_job_data(user):
-        result.errors.append(RowError(0, None, _l(
-            "Only administrators and employers may import decisions.")))
-        return result
     scope = access.import_employer_scope(user) if user is not None else None
-    header = set().union(*(row.keys() for _, row in numbered))
-    result.errors = check_columns(header, KNOWN_COLUMNS, DECISION_COLUMNS)
-    if result.errors:
-        return result
-    columns = [c for c in KNOWN_COLUMNS if c in header]
-    parsed = _validate(numbered, columns, result.errors, progress)
-    result.rows = len(numbered)
+    parsed = list(parsed_rows(numbered, columns, _parsers(), set(DECISION_COLUMNS), {},
+                              result.errors, progress))
     _resolve_job_orders(parsed, scope, result.errors)
     _resolve_trainees(parsed, result.errors)
     inserts = _new_decisions(parsed, result.errors)
@@ -154,40 +136,11 @@ def _decided_at(text: str) -> datetime:
     return value
 
 
-def _province(text: str) -> str:
-    code = resolve_province(text)
-    if code is None:
-        raise CellError(_l("Unknown province “%(value)s”.", value=short(text)))
-    return code
-
-
-def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
-    parsers = {"job_order_external_id": text_parser(64), "trainee_external_id": text_parser(64),
-               "decision": memo(_decision), "decided_at": memo(_decided_at),
-               "trainee_province": memo(_province)}
-    required = set(DECISION_COLUMNS)
-    parsed = []
-    for count, (line, row) in enumerate(numbered, 1):
-        if progress is not None and count % 500 == 0:
-            progress(count)
-        values = parse_cells(line, row, columns, parsers, required, {}, errors)
-        if values is not None:
-            parsed.append((line, values))
-    if progress is not None:
-        progress(len(numbered))
-    return parsed
-
-
-class _ProvinceList:
-    """Province names, rendered in the locale of whoever finally reads the message."""
-
-    def __init__(self, codes):
-        self.codes = sorted(codes)
-
-    def __str__(self) -> str:
-        locale = get_locale()
-        return ", ".join(province_name(c, locale.language if locale else "en")
-                         for c in self.codes)
+def _parsers() -> dict[str, Callable[[str], object]]:
+    """Fresh (memoised) parsers for one import, keyed by column."""
+    return {"job_order_external_id": text_parser(64), "trainee_external_id": text_parser(64),
+            "decision": memo(_decision), "decided_at": memo(_decided_at),
+            "trainee_province": memo(parse_province)}
 
 
 # -- lookups (in chunks, never a query per row) ---------------------------------------------
@@ -232,11 +185,11 @@ def _resolve_trainees(parsed, errors: list[RowError]) -> None:
             message = _l("Unknown trainee “%(value)s”.", value=external_id)
         elif province is not None and province not in provinces:
             message = _l("There is no trainee “%(value)s” in %(province)s.", value=external_id,
-                         province=_ProvinceList([province]))
+                         province=province_names([province]))
         elif province is None and len(provinces) > 1:
             message = _l("The trainee ID “%(value)s” exists in several provinces: "
                          "%(provinces)s. Add a trainee_province column to say which.",
-                         value=external_id, provinces=_ProvinceList(provinces))
+                         value=external_id, provinces=province_names(provinces))
         else:
             values["trainee_id"] = provinces[province or next(iter(provinces))]
             kept.append((line, values))
@@ -306,9 +259,5 @@ def _write(records: list[dict], user_id: int | None) -> None:
     rows = [{"job_order_id": v["job_order_id"], "trainee_id": v["trainee_id"],
              "decision": v["decision"], "decided_at": v["decided_at"],
              "decided_by_id": user_id, "note": None} for v in records]
-    try:
+    with all_or_nothing():
         db.session.execute(sa.insert(Decision.__table__), rows)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 
 from matching import access
 from matching.extensions import db
@@ -28,24 +27,28 @@ from matching.formats import (
 from matching.i18n import _l
 from matching.models import Trainee, trainee_skills
 from matching.models._common import utcnow
+from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
 from matching.operations.skills import ensure_skill_ids
 from matching.operations.tables import (
     CellError,
     ImportFileError,
     ImportResult,
     RowError,
-    check_columns,
     chunks,
     memo,
-    numbered_rows,
     parse_date,
     parse_email,
+    parse_field,
+    parse_japanese_level,
     parse_phone,
+    parse_prefecture,
+    parse_province,
+    province_names,
     read_table,
     short,
     text_parser,
 )
-from matching.vocab import fields, fold, japanese_rank, languages, prefectures, provinces
+from matching.vocab import fold, japanese_rank
 from matching.vocab.skills import parse_skills
 
 __all__ = ["ImportFileError", "ImportResult", "RowError", "check_header", "import_table",
@@ -58,6 +61,8 @@ EXTRA_COLUMNS = ("consent", "name_kana")
 KNOWN_COLUMNS = TRAINEE_COLUMNS + TRAINEE_OPTIONAL_COLUMNS + EXTRA_COLUMNS
 PREVIEW_ROWS = 20
 MAX_TRAINING_HOURS = 100_000
+FORMAT = TableFormat(KNOWN_COLUMNS, TRAINEE_REQUIRED,
+                     no_rows=_l("The file has a header row but no trainees."))
 
 
 # -- public entry points ---------------------------------------------------------------------
@@ -65,27 +70,17 @@ MAX_TRAINING_HOURS = 100_000
 
 def import_trainees_file(stream, filename: str, **kw) -> ImportResult:
     """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    try:
-        header, rows = read_table(stream, filename)
-    except ImportFileError as exc:
-        return ImportResult(errors=[RowError(0, None, exc.message)],
-                            dry_run=kw.get("dry_run", False))
-    return import_table(header, rows, **kw)
+    return FORMAT.import_file(stream, filename, import_table, **kw)
 
 
 def import_table(header: list[str], rows: list, **kw) -> ImportResult:
     """Check the header of what ``read_table`` returned, then ``import_trainees`` its rows."""
-    errors = check_header(header)
-    if not errors and not rows:
-        errors = [RowError(1, None, _l("The file has a header row but no trainees."))]
-    if errors:
-        return ImportResult(errors=errors, dry_run=kw.get("dry_run", False))
-    return import_trainees(rows, **kw)
+    return FORMAT.import_table(header, rows, import_trainees, **kw)
 
 
 def check_header(header: Iterable[str]) -> list[RowError]:
     """File-level errors (line 1) for unknown trainee columns and missing required ones."""
-    return check_columns(header, KNOWN_COLUMNS, TRAINEE_REQUIRED)
+    return FORMAT.check_header(header)
 
 
 def import_trainees(rows, *, user=None, province_scope: str | None = None,
@@ -98,18 +93,13 @@ def import_trainees(rows, *, user=None, province_scope: str | None = None,
     says. ``progress(n)`` is called now and then with the number of rows validated so far.
     Nothing is written when there is any error or when ``dry_run`` is set.
     """
-    numbered = numbered_rows(rows)
+    result = ImportResult(dry_run=dry_run)
+    numbered, columns = FORMAT.start(rows, result)
     if not numbered:
-        return ImportResult(dry_run=dry_run)
+        return result
     if user is not None and province_scope is None:
         province_scope = access.import_province_scope(user)
-    header = set().union(*(row.keys() for _, row in numbered))
-    result = ImportResult(dry_run=dry_run, errors=check_header(header))
-    if result.errors:
-        return result
-    columns = [c for c in KNOWN_COLUMNS if c in header]
     parsed = _validate(numbered, columns, province_scope, result.errors, progress)
-    result.rows = len(numbered)
     result.preview = [dict(values, line=line, skills=skills)
                       for line, values, skills in parsed[:PREVIEW_ROWS]]
     if result.errors:
@@ -121,7 +111,7 @@ def import_trainees(rows, *, user=None, province_scope: str | None = None,
         item["action"] = "update" if (item["province"], item["external_id"]) in existing \
             else "create"
     if not dry_run:
-        _write(parsed, existing, "skills" in header, getattr(user, "id", None))
+        _write(parsed, existing, "skills" in columns, getattr(user, "id", None))
         log.info("trainee import by %s: %d rows, %d created, %d updated",
                  getattr(user, "email", "CLI"), result.rows, result.created, result.updated)
     return result
@@ -131,37 +121,11 @@ def import_trainees(rows, *, user=None, province_scope: str | None = None,
 
 
 def _validate(numbered, columns, scope, errors, progress):
-    parsers = _parsers(scope)
     fold_name = _name_folder()
-    required = set(TRAINEE_REQUIRED)
     parsed: list[tuple[int, dict, list[str]]] = []
     seen: dict[tuple[str, str], int] = {}
-    blank_value = _BLANK.get
-    for count, (line, row) in enumerate(numbered, 1):
-        if progress is not None and count % 500 == 0:
-            progress(count)
-        values = {}
-        bad = False
-        for column in columns:
-            text = row.get(column, "")
-            if not text:
-                if column in required:
-                    errors.append(RowError(line, column, _l("A value is required in this column.")))
-                    bad = True
-                else:
-                    values[column] = blank_value(column)
-                continue
-            try:
-                values[column] = parsers[column](text)
-            except CellError as exc:
-                errors.append(RowError(line, column, exc.message))
-                bad = True
-        if row.get(""):
-            errors.append(RowError(line, None, _l("This row has a value in a column without a "
-                                                  "header.")))
-            bad = True
-        if bad:
-            continue
+    for line, values in parsed_rows(numbered, columns, _parsers(scope), set(TRAINEE_REQUIRED),
+                                    _BLANK, errors, progress):
         key = (values["province"], values["external_id"])
         if key in seen:
             errors.append(RowError(line, "external_id", _l(
@@ -172,8 +136,6 @@ def _validate(numbered, columns, scope, errors, progress):
         values["name_folded"] = fold_name(values["full_name"])
         values["language_rank"] = japanese_rank(values["japanese_level"])
         parsed.append((line, values, values.pop("skills", [])))
-    if progress is not None:
-        progress(len(numbered))
     return parsed
 
 
@@ -220,21 +182,6 @@ def _consent(text: str) -> bool:
                            value=short(text))) from None
 
 
-def _field(text: str) -> str:
-    code = fields.resolve_field(text)
-    if code is None:
-        raise CellError(_l("Unknown field “%(value)s”.", value=short(text)))
-    return code
-
-
-def _level(text: str) -> str:
-    code = languages.parse_japanese_level(text)
-    if code is None:
-        raise CellError(_l("Unknown Japanese level “%(value)s”; use none, N5 to N1, JFT-A2 or A1 "
-                           "to C2.", value=short(text)))
-    return code
-
-
 def _skills(text: str) -> list[str]:
     slugs = parse_skills(text)
     for slug in slugs:
@@ -248,10 +195,7 @@ def _prefectures(text: str) -> str:
     codes: dict[str, None] = {}
     for part in _LIST_SPLIT.split(text):
         if part.strip():
-            code = prefectures.resolve_prefecture(part)
-            if code is None:
-                raise CellError(_l("Unknown prefecture “%(value)s”.", value=short(part.strip())))
-            codes.setdefault(code, None)
+            codes.setdefault(parse_prefecture(part.strip()), None)
     return LIST_SEPARATOR.join(codes)
 
 
@@ -308,25 +252,12 @@ def _name_folder() -> Callable[[str], str]:
     return fold_name
 
 
-class _ProvinceLabel:
-    """A province name rendered in the locale of whoever finally reads the message."""
-
-    def __init__(self, code: str):
-        self.code = code
-
-    def __str__(self) -> str:
-        locale = get_locale()
-        return provinces.province_name(self.code, locale.language if locale else "en")
-
-
 def _province(scope: str | None) -> Callable[[str], str]:
     def parse(text: str) -> str:
-        code = provinces.resolve_province(text)
-        if code is None:
-            raise CellError(_l("Unknown province “%(value)s”.", value=short(text)))
+        code = parse_province(text)
         if scope is not None and code != scope:
             raise CellError(_l("This trainee belongs to %(province)s, outside your province.",
-                               province=_ProvinceLabel(code)))
+                               province=province_names([code])))
         return code
     return parse
 
@@ -337,8 +268,9 @@ def _parsers(scope: str | None) -> dict[str, Callable[[str], object]]:
         "external_id": text_parser(64), "full_name": text_parser(200),
         "school": text_parser(200),
         "date_of_birth": memo(_birth_date), "available_from": memo(parse_date),
-        "gender": memo(_gender), "province": memo(_province(scope)), "field": memo(_field),
-        "skills": memo(_skills), "japanese_level": memo(_level), "training_hours": _hours,
+        "gender": memo(_gender), "province": memo(_province(scope)),
+        "field": memo(parse_field), "skills": memo(_skills),
+        "japanese_level": memo(parse_japanese_level), "training_hours": _hours,
         "experience_years": _years, "preferred_prefectures": memo(_prefectures),
         "email": parse_email, "phone": parse_phone, "consent": memo(_consent),
         "name_kana": _kana,
@@ -383,7 +315,7 @@ def _write(parsed, existing, with_skills: bool, user_id: int | None) -> None:
                 del record["consent"]  # a blank cell keeps the consent on record
             updates.append(record)
             update_skills.append((trainee_id, skills))
-    try:
+    with all_or_nothing():
         skill_ids = ensure_skill_ids(s for _, _, skills in parsed for s in skills) \
             if with_skills else {}
         links = []
@@ -409,7 +341,3 @@ def _write(parsed, existing, with_skills: bool, user_id: int | None) -> None:
                           for tid, skills in update_skills for s in skills]
         if links:
             db.session.execute(sa.insert(trainee_skills), links)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise

@@ -21,23 +21,22 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder
 from matching.models._common import utcnow
+from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
 from matching.operations.organisations import OrganisationIndex, create_employers, name_key
 from matching.operations.tables import (
     CellError,
-    ImportFileError,
     ImportResult,
     RowError,
-    check_columns,
     chunks,
     memo,
-    numbered_rows,
-    parse_cells,
     parse_date,
-    read_table,
+    parse_field,
+    parse_japanese_level,
+    parse_prefecture,
     short,
     text_parser,
 )
-from matching.vocab import fields, fold, japanese_rank, languages, prefectures
+from matching.vocab import fold, japanese_rank
 from matching.vocab.folding import fold_key
 from matching.vocab.skills import parse_skills
 
@@ -73,27 +72,21 @@ class JobImportResult(ImportResult):
     new_employers: list[str] = dc_field(default_factory=list)
 
 
+FORMAT = TableFormat(KNOWN_COLUMNS, JOB_ORDER_REQUIRED, result=JobImportResult,
+                     no_rows=_l("The file has a header row but no job orders."))
+
+
 # -- public entry points ---------------------------------------------------------------------
 
 
 def import_job_orders_file(stream, filename: str, **kw) -> JobImportResult:
     """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    try:
-        header, rows = read_table(stream, filename)
-    except ImportFileError as exc:
-        return JobImportResult(errors=[RowError(0, None, exc.message)],
-                               dry_run=kw.get("dry_run", False))
-    return import_job_orders_table(header, rows, **kw)
+    return FORMAT.import_file(stream, filename, import_job_orders_table, **kw)
 
 
 def import_job_orders_table(header: list[str], rows: list, **kw) -> JobImportResult:
     """Check the header of what ``read_table`` returned, then ``import_job_orders`` its rows."""
-    errors = check_columns(header, KNOWN_COLUMNS, JOB_ORDER_REQUIRED)
-    if not errors and not rows:
-        errors = [RowError(1, None, _l("The file has a header row but no job orders."))]
-    if errors:
-        return JobImportResult(errors=errors, dry_run=kw.get("dry_run", False))
-    return import_job_orders(rows, **kw)
+    return FORMAT.import_table(header, rows, import_job_orders, **kw)
 
 
 def import_job_orders(rows, *, user=None, dry_run: bool = False,
@@ -105,22 +98,14 @@ def import_job_orders(rows, *, user=None, dry_run: bool = False,
     ``user`` (``None`` from the CLI) of role employer may only name its own organisation.
     Nothing is written when there is any error or when ``dry_run`` is set.
     """
-    numbered = numbered_rows(rows)
+    refusal = None if user is None or access.can_import_job_data(user) else _l(
+        "Only administrators and employers may import job orders.")
     result = JobImportResult(dry_run=dry_run)
+    numbered, columns = FORMAT.start(rows, result, refusal)
     if not numbered:
         return result
-    if user is not None and not access.can_import_job_data(user):
-        result.errors.append(RowError(0, None, _l(
-            "Only administrators and employers may import job orders.")))
-        return result
     scope = access.import_employer_scope(user) if user is not None else None
-    header = set().union(*(row.keys() for _, row in numbered))
-    result.errors = check_columns(header, KNOWN_COLUMNS, JOB_ORDER_REQUIRED)
-    if result.errors:
-        return result
-    columns = [c for c in KNOWN_COLUMNS if c in header]
     parsed = _validate(numbered, columns, result.errors, progress)
-    result.rows = len(numbered)
     orgs = OrganisationIndex.load()
     new_employers = _resolve_organisations(parsed, orgs, scope, result.errors)
     existing = _existing([values["external_id"] for _, values in parsed])
@@ -147,16 +132,11 @@ def import_job_orders(rows, *, user=None, dry_run: bool = False,
 
 
 def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
-    parsers = _parsers()
     required = set(JOB_ORDER_REQUIRED) - _BLANK_ALLOWED.keys()
     parsed: list[tuple[int, dict]] = []
     seen: dict[str, int] = {}
-    for count, (line, row) in enumerate(numbered, 1):
-        if progress is not None and count % 500 == 0:
-            progress(count)
-        values = parse_cells(line, row, columns, parsers, required, _BLANKS, errors)
-        if values is None:
-            continue
+    for line, values in parsed_rows(numbered, columns, _parsers(), required, _BLANKS, errors,
+                                    progress):
         external_id = values["external_id"]
         if external_id in seen:
             errors.append(RowError(line, "external_id", _l(
@@ -168,8 +148,6 @@ def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
         values["min_language_level"] = level
         values["min_language_rank"] = japanese_rank(level)
         parsed.append((line, values))
-    if progress is not None:
-        progress(len(numbered))
     return parsed
 
 
@@ -189,21 +167,6 @@ _VISA_ALIASES = {
     "specifiedskilledworkerii": "SSW2", "特定技能2号": "SSW2",
     "esd": "ESD", "employmentforskilldevelopment": "ESD", "育成就労": "ESD",
 }
-
-
-def _field(text: str) -> str:
-    code = fields.resolve_field(text)
-    if code is None:
-        raise CellError(_l("Unknown field “%(value)s”.", value=short(text)))
-    return code
-
-
-def _level(text: str) -> str:
-    code = languages.parse_japanese_level(text)
-    if code is None:
-        raise CellError(_l("Unknown Japanese level “%(value)s”; use none, N5 to N1, JFT-A2 or A1 "
-                           "to C2.", value=short(text)))
-    return code
 
 
 def _skills(text: str) -> str:
@@ -235,13 +198,6 @@ def _salary(text: str) -> int:
     return int(digits)
 
 
-def _prefecture(text: str) -> str:
-    code = prefectures.resolve_prefecture(text)
-    if code is None:
-        raise CellError(_l("Unknown prefecture “%(value)s”.", value=short(text)))
-    return code
-
-
 def _visa_track(text: str) -> str:
     key = fold_key(unicodedata.normalize("NFKC", text))
     code = _VISA_ALIASES.get(key)
@@ -263,10 +219,10 @@ def _parsers() -> dict[str, Callable[[str], object]]:
     """Fresh (memoised) parsers for one import, keyed by column."""
     return {
         "external_id": text_parser(64), "employer": text_parser(200),
-        "agency": text_parser(200), "title": text_parser(200), "field": memo(_field),
+        "agency": text_parser(200), "title": text_parser(200), "field": memo(parse_field),
         "required_skills": memo(_skills), "preferred_skills": memo(_skills),
-        "min_japanese_level": memo(_level), "headcount": _headcount,
-        "prefecture": memo(_prefecture), "monthly_salary_jpy": _salary,
+        "min_japanese_level": memo(parse_japanese_level), "headcount": _headcount,
+        "prefecture": memo(parse_prefecture), "monthly_salary_jpy": _salary,
         "start_date": memo(parse_date), "visa_track": memo(_visa_track),
         "status": memo(_status),
     }
@@ -351,7 +307,7 @@ _INSERT_DEFAULTS = {"required_skills": "", "preferred_skills": "", "prefecture":
 def _write(parsed, existing, new_employers, columns, user_id: int | None) -> None:
     """One transaction: new employers, then bulk INSERT new job orders, bulk UPDATE by id."""
     now = utcnow()
-    try:
+    with all_or_nothing():
         employer_ids = create_employers(new_employers, now)
         inserts, updates = [], []
         for _line, values in parsed:
@@ -375,7 +331,3 @@ def _write(parsed, existing, new_employers, columns, user_id: int | None) -> Non
             db.session.execute(sa.insert(JobOrder.__table__), inserts)
         if updates:
             db.session.execute(sa.update(JobOrder), updates)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise

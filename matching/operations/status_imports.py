@@ -23,7 +23,6 @@ from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import LazyString, get_locale
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,23 +31,21 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
 from matching.operations.dispatch import NOTE_LIMIT, move_refusal, write_move
+from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
 from matching.operations.tables import (
     CHUNK,
     CellError,
-    ImportFileError,
     ImportResult,
     RowError,
-    check_columns,
     chunks,
     memo,
-    numbered_rows,
-    parse_cells,
     parse_date,
-    read_table,
+    parse_province,
+    province_names,
     short,
     text_parser,
 )
-from matching.vocab import fold, province_name, resolve_province
+from matching.vocab import fold
 
 __all__ = ["STATUS_COLUMNS", "import_statuses", "import_statuses_file",
            "import_statuses_table"]
@@ -62,6 +59,8 @@ PREVIEW_ROWS = 20
 #: A row refused for these reasons still moves the simulated stage, so that the next rows
 #: of the same dispatch are judged on their own (one mistake, one message).
 _CONTINUE_AFTER = ("bad_date", "missing_document", "expired_document")
+FORMAT = TableFormat(KNOWN_COLUMNS, STATUS_COLUMNS,
+                     no_rows=_l("The file has a header row but no status updates."))
 
 
 # -- public entry points ---------------------------------------------------------------------
@@ -69,22 +68,12 @@ _CONTINUE_AFTER = ("bad_date", "missing_document", "expired_document")
 
 def import_statuses_file(stream, filename: str, **kw) -> ImportResult:
     """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    try:
-        header, rows = read_table(stream, filename)
-    except ImportFileError as exc:
-        return ImportResult(errors=[RowError(0, None, exc.message)],
-                            dry_run=kw.get("dry_run", False))
-    return import_statuses_table(header, rows, **kw)
+    return FORMAT.import_file(stream, filename, import_statuses_table, **kw)
 
 
 def import_statuses_table(header: list[str], rows: list, **kw) -> ImportResult:
     """Check the header of what ``read_table`` returned, then ``import_statuses`` its rows."""
-    errors = check_columns(header, KNOWN_COLUMNS, STATUS_COLUMNS)
-    if not errors and not rows:
-        errors = [RowError(1, None, _l("The file has a header row but no status updates."))]
-    if errors:
-        return ImportResult(errors=errors, dry_run=kw.get("dry_run", False))
-    return import_statuses(rows, **kw)
+    return FORMAT.import_table(header, rows, import_statuses, **kw)
 
 
 def import_statuses(rows, *, user=None, dry_run: bool = False,
@@ -94,21 +83,14 @@ def import_statuses(rows, *, user=None, dry_run: bool = False,
     ``rows``: ``read_table``'s ``[(line, {column: text})]`` or plain dicts (lines numbered
     from 2). Nothing is written on any error or when ``dry_run`` is set.
     """
-    numbered = numbered_rows(rows)
+    refusal = None if user is None or user.role in ("admin", "agency") else _l(
+        "Only administrators and dispatch agencies may import status updates.")
     result = ImportResult(dry_run=dry_run)
+    numbered, columns = FORMAT.start(rows, result, refusal)
     if not numbered:
         return result
-    if user is not None and user.role not in ("admin", "agency"):
-        result.errors.append(RowError(0, None, _l(
-            "Only administrators and dispatch agencies may import status updates.")))
-        return result
-    header = set().union(*(row.keys() for _, row in numbered))
-    result.errors = check_columns(header, KNOWN_COLUMNS, STATUS_COLUMNS)
-    if result.errors:
-        return result
-    columns = [c for c in KNOWN_COLUMNS if c in header]
-    parsed = _validate(numbered, columns, result.errors, progress)
-    result.rows = len(numbered)
+    parsed = list(parsed_rows(numbered, columns, _parsers(), set(STATUS_COLUMNS), {},
+                              result.errors, progress))
     _resolve_dispatches(parsed, user, result.errors)
     moves, preview = _simulate(parsed, user, result.errors)
     result.errors.sort(key=lambda e: e.line)
@@ -141,32 +123,11 @@ def _stage(text: str) -> str:
     return stage
 
 
-def _province(text: str) -> str:
-    code = resolve_province(text)
-    if code is None:
-        raise CellError(_l("Unknown province “%(value)s”.", value=short(text)))
-    return code
-
-
-def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
-    parsers = {"trainee_external_id": text_parser(64), "job_order_external_id": text_parser(64),
-               "stage": memo(_stage), "date": memo(parse_date), "note": text_parser(NOTE_LIMIT),
-               "trainee_province": memo(_province)}
-    parsed = []
-    for count, (line, row) in enumerate(numbered, 1):
-        if progress is not None and count % 500 == 0:
-            progress(count)
-        values = parse_cells(line, row, columns, parsers, set(STATUS_COLUMNS), {}, errors)
-        if values is not None:
-            parsed.append((line, values))
-    if progress is not None:
-        progress(len(numbered))
-    return parsed
-
-
-def _province_label(code: str) -> LazyString:
-    """A province's name in the locale of whoever finally reads the message."""
-    return LazyString(lambda: province_name(code, getattr(get_locale(), "language", "en")))
+def _parsers() -> dict[str, Callable[[str], object]]:
+    """Fresh (memoised) parsers for one import, keyed by column."""
+    return {"trainee_external_id": text_parser(64), "job_order_external_id": text_parser(64),
+            "stage": memo(_stage), "date": memo(parse_date), "note": text_parser(NOTE_LIMIT),
+            "trainee_province": memo(parse_province)}
 
 
 # -- lookups (in chunks, never a query per row) ---------------------------------------------
@@ -208,7 +169,7 @@ def _resolve_dispatches(parsed, user, errors: list[RowError]) -> None:
                 "There is no dispatch of trainee “%(trainee)s” on job order “%(job)s”.",
                 trainee=trainee, job=job) if province is None else _l(
                 "There is no dispatch of trainee “%(trainee)s” of %(province)s on job order "
-                "“%(job)s”.", trainee=trainee, job=job, province=_province_label(province))))
+                "“%(job)s”.", trainee=trainee, job=job, province=province_names([province]))))
             continue
         kept.append((line, values))
     parsed[:] = kept
@@ -289,13 +250,9 @@ def _write(moves: list[tuple], user) -> bool:
     """Write every move and commit; False (nothing written) if a dispatch changed since it
     was read: its UPDATE carries the version read (optimistic locking)."""
     try:
-        for _line, dispatch, stage, on, note in moves:
-            write_move(dispatch, stage, user, happened_on=on, note=note)
-        db.session.commit()
+        with all_or_nothing():
+            for _line, dispatch, stage, on, note in moves:
+                write_move(dispatch, stage, user, happened_on=on, note=note)
     except StaleDataError:
-        db.session.rollback()
-        return False
-    except Exception:
-        db.session.rollback()
-        raise
+        return False  # rolled back
     return True

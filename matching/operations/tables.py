@@ -1,26 +1,28 @@
 """What every importer shares: reading CSV / XLSX into text rows, parsing cells, results.
 
-It knows files and cells, not trainees. A row is ``(line, {column: text})`` where ``line``
-is the row number a spreadsheet user sees (the header is line 1).
+It knows files and cells, not trainees; the steps of an import are in ``import_steps``. A
+row is ``(line, {column: text})`` where ``line`` is the row number a spreadsheet user sees
+(the header is line 1).
 """
 
 import csv
-import difflib
 import functools
 import io
 import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, time
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
+from flask_babel import LazyString, get_locale
 
 from matching.i18n import _l
+from matching.vocab import fields, languages, province_name, resolve_prefecture, resolve_province
 
 EXTENSIONS = (".csv", ".xlsx")
 
@@ -235,6 +237,46 @@ def parse_phone(text: str) -> str:
     return text
 
 
+def parse_field(text: str) -> str:
+    """A field (sector) by its code or its name in any language."""
+    code = fields.resolve_field(text)
+    if code is None:
+        raise CellError(_l("Unknown field “%(value)s”.", value=short(text)))
+    return code
+
+
+def parse_japanese_level(text: str) -> str:
+    """A Japanese level: none, JLPT N5 to N1, JFT-A2 or CEFR A1 to C2."""
+    code = languages.parse_japanese_level(text)
+    if code is None:
+        raise CellError(_l("Unknown Japanese level “%(value)s”; use none, N5 to N1, JFT-A2 or A1 "
+                           "to C2.", value=short(text)))
+    return code
+
+
+def parse_province(text: str) -> str:
+    """A province by its code, current name or a former name."""
+    code = resolve_province(text)
+    if code is None:
+        raise CellError(_l("Unknown province “%(value)s”.", value=short(text)))
+    return code
+
+
+def parse_prefecture(text: str) -> str:
+    """A Japanese prefecture by its code, romaji or Japanese name."""
+    code = resolve_prefecture(text)
+    if code is None:
+        raise CellError(_l("Unknown prefecture “%(value)s”.", value=short(text)))
+    return code
+
+
+def province_names(codes: Iterable[str]) -> LazyString:
+    """Provinces named in a message, in the locale of whoever finally reads it."""
+    codes = sorted(codes)
+    return LazyString(lambda: ", ".join(
+        province_name(code, getattr(get_locale(), "language", "en")) for code in codes))
+
+
 def memo(parse: Callable[[str], object]) -> Callable[[str], object]:
     """Cache a parser's answers (and refusals): a file repeats the same few values."""
     cache: dict[str, tuple[bool, object]] = {}
@@ -280,74 +322,6 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def check_columns(header: Iterable[str], known: Sequence[str], required: Sequence[str]
-                  ) -> list[RowError]:
-    """File-level errors (line 1): unknown columns (a typo must not drop data) and missing
-    required ones."""
-    names = [h.strip().lower() for h in header]
-    errors = []
-    for name in names:
-        if name and name not in known:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-            if close:
-                message = _l("Unknown column “%(column)s”. Did you mean “%(suggestion)s”?",
-                             column=name, suggestion=close[0])
-            else:
-                message = _l("Unknown column “%(column)s”. The accepted columns are: "
-                             "%(columns)s.", column=name, columns=", ".join(known))
-            errors.append(RowError(1, None, message))
-    for name in required:
-        if name not in names:
-            errors.append(RowError(1, None, _l("The required column “%(column)s” is missing.",
-                                               column=name)))
-    return errors
-
-
-def parse_cells(line: int, row: dict[str, str], columns: Iterable[str],
-                parsers: dict[str, Callable[[str], object]], required: Container[str],
-                blanks: dict[str, object], errors: list[RowError]) -> dict | None:
-    """One row's cells parsed column by column, or ``None`` once its errors are in ``errors``.
-
-    A blank cell is an error in a ``required`` column and ``blanks.get(column)`` elsewhere;
-    a value in a column without a header is an error too (it would be silently lost).
-    """
-    values: dict[str, object] = {}
-    bad = False
-    for column in columns:
-        text = row.get(column, "")
-        if not text:
-            if column in required:
-                errors.append(RowError(line, column, _l("A value is required in this column.")))
-                bad = True
-            else:
-                values[column] = blanks.get(column)
-            continue
-        try:
-            values[column] = parsers[column](text)
-        except CellError as exc:
-            errors.append(RowError(line, column, exc.message))
-            bad = True
-    if row.get(""):
-        errors.append(RowError(line, None, _l("This row has a value in a column without a "
-                                              "header.")))
-        bad = True
-    return None if bad else values
-
-
-def numbered_rows(rows) -> list[tuple[int, dict[str, str]]]:
-    """``read_table`` rows as they are; plain dicts as text, numbered from line 2, blank
-    rows dropped."""
-    rows = list(rows)
-    if rows and isinstance(rows[0], tuple):
-        return rows  # from read_table: already text, numbered, blank rows gone
-    out = []
-    for index, row in enumerate(rows):
-        texts = {str(k).strip().lower(): cell_text(v) for k, v in row.items()}
-        if any(texts.values()):
-            out.append((index + 2, texts))
-    return out
 
 
 def chunks(items: list, size: int = CHUNK):

@@ -1,21 +1,32 @@
-"""Import files waiting between the preview (a dry run) and the confirm step.
+"""The import pages' shared steps: upload → preview (a dry run) → confirm, and the template.
 
-Every import page works the same way: the user uploads a file, sees what a dry run would do,
-then confirms. The file waits in between in ``instance/imports`` under a random name; only
-that name's token lives in the session, so a form can never point the confirm step at
-another path. Confirm re-reads and re-validates the file: the data may have changed since
-the preview. One pending upload per session and importer; abandoned ones are removed after
-a day.
-"""
+Every import page works the same way (``ImportPages``): the user uploads a file, sees what a
+dry run would do, then confirms. The file waits in between in ``instance/imports`` under a
+random name; only that name's token lives in the session, so a form can never point the
+confirm step at another path. Confirm re-reads and re-validates the file: the data may have
+changed since the preview. One pending upload per session and importer; abandoned ones are
+removed after a day."""
 
+import csv
+import io
 import os
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
-from flask import current_app, session
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.datastructures import FileStorage
@@ -87,6 +98,73 @@ class PendingUploads:
         path = _pending_path(session.pop(self.session_key, None))
         if path and os.path.isfile(path):
             os.remove(path)
+
+
+class ImportPages:
+    """The upload and confirm steps of one importer's pages.
+
+    ``blueprint`` is the feature whose views call these (its ``import_upload`` page is where
+    a user starts again); its ``<blueprint>/import_upload.html`` and ``import_preview.html``
+    extend the shared ``_import_upload.html`` / ``_import_preview.html``. ``run`` runs the
+    importer for the current user. After a confirmed import the user lands on ``done_endpoint``
+    of the blueprint with ``done_message(result)`` flashed.
+    """
+
+    def __init__(self, blueprint: str, session_key: str, run: Runner, *,
+                 done_endpoint: str = "index",
+                 done_message: Callable[[ImportResult], str] | None = None):
+        self.blueprint = blueprint
+        self.pending = PendingUploads(session_key)
+        self.run = run
+        self.done_endpoint = done_endpoint
+        self.done_message = done_message or _counts_message
+
+    def upload(self, **context) -> str:
+        """The upload form (``context`` describes the file format), or the preview of a dry
+        run of the file just sent (with every error in it)."""
+        form = ImportForm()
+        if not form.validate_on_submit():
+            return render_template(f"{self.blueprint}/import_upload.html", form=form, **context)
+        result, filename = self.pending.check(form.file.data, self.run)
+        return self.preview(result, filename)
+
+    def confirm(self):
+        """Import the file checked by the preview, after checking it again."""
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        done = self.pending.confirm(self.run)
+        if done is None:
+            flash(_("There is no checked file waiting to be imported. Please upload the file "
+                    "again."), "warning")
+            return redirect(url_for(f"{self.blueprint}.import_upload"))
+        result, filename = done
+        if not result.ok:
+            return self.preview(result, filename)
+        flash(self.done_message(result), "success")
+        return redirect(url_for(f"{self.blueprint}.{self.done_endpoint}"))
+
+    def preview(self, result: ImportResult, filename: str) -> str:
+        """What ``result`` would do (a dry run), or every problem it found."""
+        return render_template(f"{self.blueprint}/import_preview.html", result=result,
+                               filename=filename, errors=result.errors[:ERRORS_SHOWN],
+                               form=ConfirmForm())
+
+
+def _counts_message(result: ImportResult) -> str:
+    return _("Imported %(rows)d rows: %(created)d created, %(updated)d updated.",
+             rows=result.rows, created=result.created, updated=result.updated)
+
+
+def template_csv(columns: Sequence[str], example: dict[str, str], filename: str) -> Response:
+    """An example CSV to download: the header row and one row a user can overwrite."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerow([example.get(column, "") for column in columns])
+    # The BOM makes Excel open the file as UTF-8, so Vietnamese and Japanese letters survive.
+    body = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={filename}"})
 
 
 def _run(run: Runner, path: str, filename: str, *, dry_run: bool) -> ImportResult:

@@ -30,6 +30,7 @@ from matching.web.admin.forms import (
     UserFilterForm,
     country_choices,
 )
+from matching.web.forms import show_refusal
 
 PER_PAGE = 50
 
@@ -47,10 +48,24 @@ def _set(**filters) -> dict:
     return {name: value for name, value in filters.items() if value}
 
 
+def _chosen(select) -> str:
+    """A select filter's value when it is one of its choices, else "" (no filter)."""
+    return select.data if select.data in dict(select.choices) else ""
+
+
 def _like(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, with the wildcards in ``text`` escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _search(stmt: sa.Select, model, key, query: str) -> sa.Select:
+    """``stmt`` narrowed to the rows whose ``key`` (code, e-mail) or name contains ``query``;
+    all of them when ``query`` is empty."""
+    if not query:
+        return stmt
+    return stmt.where(sa.or_(key.like(_like(query.lower()), escape="\\"),
+                             model.id.in_(_ids_by_name(stmt, model, query))))
 
 
 def _ids_by_name(scoped: sa.Select, model, query: str) -> list[int]:
@@ -63,15 +78,6 @@ def _ids_by_name(scoped: sa.Select, model, query: str) -> list[int]:
     needle = fold(query)
     rows = db.session.execute(scoped.with_only_columns(model.id, model.name)).all()
     return [row_id for row_id, name in rows if needle in fold(name or "")]
-
-
-def _show_error(form, exc: AccountError) -> None:
-    """Put a refusal next to its field when the form has that field, else on top."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "error")
 
 
 @bp.route("/")
@@ -88,13 +94,11 @@ def index():
 def organisations():
     filters = OrganisationFilterForm(request.args)
     stmt = access.organisations_select(current_user)
-    kind = filters.kind.data if filters.kind.data in dict(filters.kind.choices) else ""
+    kind = _chosen(filters.kind)
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     query = filters.q.data or ""
-    if query:
-        stmt = stmt.where(sa.or_(Organisation.code.like(_like(query.lower()), escape="\\"),
-                                 Organisation.id.in_(_ids_by_name(stmt, Organisation, query))))
+    stmt = _search(stmt, Organisation, Organisation.code, query)
     stmt = stmt.order_by(Organisation.name, Organisation.id)
     page = db.paginate(stmt, page=_page(), per_page=_per_page(), error_out=False)
     # One grouped query for the users of the whole page instead of one per organisation.
@@ -119,7 +123,7 @@ def organisation_new():
         try:
             org = save_organisation(None, **_organisation_values(form), actor=current_user)
         except AccountError as exc:
-            _show_error(form, exc)
+            show_refusal(form, exc)
         else:
             flash(_("Organisation %(name)s created.", name=org.name), "success")
             return redirect(url_for("admin.organisations", q=org.code))
@@ -135,7 +139,7 @@ def organisation_edit(org_id: int):
         try:
             save_organisation(org, **_organisation_values(form), actor=current_user)
         except AccountError as exc:
-            _show_error(form, exc)
+            show_refusal(form, exc)
         else:
             flash(_("Organisation %(name)s saved.", name=org.name), "success")
             return redirect(url_for("admin.organisations", q=org.code))
@@ -159,16 +163,14 @@ def _organisation_values(form: OrganisationForm) -> dict:
 def users():
     filters = UserFilterForm(request.args)
     stmt = access.users_select(current_user)
-    role = filters.role.data if filters.role.data in dict(filters.role.choices) else ""
+    role = _chosen(filters.role)
     if role:
         stmt = stmt.where(User.role == role)
     org_id = request.args.get("organisation", type=int)
     if org_id:
         stmt = stmt.where(User.organisation_id == org_id)
     query = filters.q.data or ""
-    if query:
-        stmt = stmt.where(sa.or_(User.email.like(_like(query.lower()), escape="\\"),
-                                 User.id.in_(_ids_by_name(stmt, User, query))))
+    stmt = _search(stmt, User, User.email, query)
     # User.organisation is eagerly joined by the model, so the list costs no extra queries.
     stmt = stmt.order_by(User.email)
     page = db.paginate(stmt, page=_page(), per_page=_per_page(), error_out=False)
@@ -194,7 +196,7 @@ def user_new():
             user = create_user(form.email.data, form.password.data, form.role.data, org,
                                name=form.name.data or "", locale=form.locale.data or None)
         except AccountError as exc:
-            _show_error(form, exc)
+            show_refusal(form, exc)
         else:
             flash(_("User %(email)s created.", email=user.email), "success")
             return redirect(url_for("admin.users", q=user.email))
@@ -218,7 +220,7 @@ def user_edit(user_id: int):
                         active=form.active.data, locale=form.locale.data or None,
                         password=form.password.data or None, actor=current_user)
         except AccountError as exc:
-            _show_error(form, exc)
+            show_refusal(form, exc)
         else:
             flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.users", q=user.email))

@@ -19,6 +19,7 @@ from matching.models import DECISIONS, JOB_STATUSES, Decision, JobOrder, User
 from matching.operations import jobs as job_ops
 from matching.operations.jobs import JobOrderError
 from matching.vocab import FIELDS, SKILL_CATALOGUE
+from matching.web.forms import show_refusal
 from matching.web.jobs import bp
 from matching.web.jobs.forms import (
     JobOrderForm,
@@ -73,15 +74,6 @@ def decision_counts(job_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _show_error(form, err: JobOrderError) -> None:
-    """Put a refused change next to its field, or above the form when it has none."""
-    field = form._fields.get(err.field) if err.field else None
-    if field is None:
-        flash(str(err.message), "error")
-    else:
-        field.errors = [*field.errors, err.message]
-
-
 # -- list ----------------------------------------------------------------------------------
 
 
@@ -127,7 +119,7 @@ def create():
         try:
             job = job_ops.create_job_order(form.job_data(), current_user)
         except JobOrderError as err:
-            _show_error(form, err)
+            show_refusal(form, err)
         else:
             if job.status == "draft":
                 flash(_("The job order %(id)s has been saved as a draft.", id=job.external_id),
@@ -150,7 +142,7 @@ def edit(job_id: int):
         try:
             job_ops.update_job_order(job, form.job_data(), current_user)
         except JobOrderError as err:
-            _show_error(form, err)
+            show_refusal(form, err)
         else:
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".view", job_id=job.id))

@@ -28,6 +28,7 @@ from matching.models import Trainee
 from matching.operations import registry
 from matching.operations.registry import RegistryError
 from matching.vocab import PROVINCES, SKILL_CATALOGUE
+from matching.web.forms import show_refusal
 from matching.web.trainees import bp, queries
 from matching.web.trainees.forms import (
     CertificateForm,
@@ -50,15 +51,6 @@ def registry_helpers() -> dict:
     return {"level_label": level_label, "language_label": language_label,
             "cefr_name": lambda rank: _CEFR_NAMES.get(rank or 0, "—"),
             "can_edit_trainee": lambda t: access.can_edit_trainee(current_user, t)}
-
-
-def _show_error(form, err: RegistryError) -> None:
-    """Put a refused change next to its field, or above the form when it has none."""
-    field = form._fields.get(err.field) if err.field else None
-    if field is None:
-        flash(str(err.message), "error")
-    else:
-        field.errors = [*field.errors, err.message]
 
 
 # -- list and export -----------------------------------------------------------------------
@@ -117,7 +109,7 @@ def create():
         try:
             trainee = registry.create_trainee(form.registry_data(), current_user)
         except RegistryError as err:
-            _show_error(form, err)
+            show_refusal(form, err)
         else:
             flash(_("%(name)s has been registered.", name=trainee.full_name), "success")
             return redirect(url_for(".view", trainee_id=trainee.id))
@@ -135,7 +127,7 @@ def edit(trainee_id: int):
         try:
             registry.update_trainee(trainee, form.registry_data(), current_user)
         except RegistryError as err:
-            _show_error(form, err)
+            show_refusal(form, err)
         else:
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".view", trainee_id=trainee.id))
@@ -173,7 +165,7 @@ def add_certificate(trainee_id: int):
         try:
             registry.add_certificate(trainee, form.certificate_data(), current_user)
         except RegistryError as err:
-            _show_error(form, err)
+            show_refusal(form, err)
         else:
             flash(_("The certificate has been added."), "success")
             return redirect(url_for(".view", trainee_id=trainee.id, _anchor="certificates"))
