@@ -28,7 +28,7 @@ from matching.ranking.features import (
     Pool,
     day_number,
 )
-from matching.ranking.model import decision_matrix
+from matching.ranking.training import decision_matrix
 from matching.vocab import SKILL_CATALOGUE
 
 LATENT = ("skills", "field", "language", "below_minimum", "experience", "training",

@@ -7,6 +7,7 @@ in ``g`` for the request.
 
 from datetime import date, datetime
 
+from babel.lists import format_list
 from flask import current_app, g, has_request_context, request
 from flask_babel import (
     format_currency,
@@ -15,10 +16,11 @@ from flask_babel import (
     format_decimal,
     get_locale,
     gettext,
+    pgettext,
 )
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from matching.vocab import field_name, prefecture_name, province_name
 
@@ -41,9 +43,14 @@ def _l(string: str, **variables) -> PlainLazyString:
     """``lazy_gettext`` for anything evaluated at import time or carried to a template."""
     return PlainLazyString(gettext, string, **variables)
 
+
+def _lp(context: str, string: str, **variables) -> PlainLazyString:
+    """``lazy_pgettext``: the same English word with a meaning of its own (``context``)."""
+    return PlainLazyString(pgettext, context, string, **variables)
+
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "ja": "日本語", "en": "English"}
 
-__all__ = ["_l", "select_locale", "register_template_helpers", "LANGUAGE_NAMES"]
+__all__ = ["_l", "_lp", "select_locale", "register_template_helpers", "LANGUAGE_NAMES"]
 
 
 def _valid(code: str | None) -> str | None:
@@ -109,9 +116,19 @@ def fmt_yen(value) -> str:
     return "" if value is None else format_currency(value, "JPY")
 
 
+def fmt_list(items) -> Markup:
+    """``A, B and C`` in the reader's language (Japanese joins with 、).
+
+    Items may be markup (a macro's output) or plain text, which is escaped; the result is
+    markup, so a template's ``_()`` placeholder takes it as it is.
+    """
+    return Markup(format_list([str(escape(item)) for item in items], locale=locale_code()))
+
+
 def register_template_helpers(app) -> None:
     app.jinja_env.globals.update(
         locale_code=locale_code,
+        format_list=fmt_list,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         field_name=lambda code: field_name(code, locale_code()),
         province_name=lambda code: province_name(code, locale_code()),
@@ -146,7 +163,8 @@ ORG_KIND_LABELS = {
     "agency": _l("Dispatch agency"),
 }
 STAGE_LABELS = {
-    "selected": _l("Selected"),
+    # The first stage, not the decision "Selected": Japanese says 内定 here, 採用内定 there.
+    "selected": _lp("dispatch stage", "Selected"),
     "contracted": _l("Contract signed"),
     "training": _l("Pre-departure training"),
     "coe_applied": _l("COE applied for"),
@@ -162,7 +180,7 @@ STAGE_LABELS = {
 }
 DOCUMENT_KIND_LABELS = {
     "passport": _l("Passport"),
-    "health_check": _l("Health check"),
+    "health_check": _l("Health certificate"),
     "tb_certificate": _l("Tuberculosis certificate"),
     "language_certificate": _l("Language certificate"),
     "contract": _l("Employment contract"),

@@ -93,7 +93,7 @@ def test_cards_are_ranked_and_explained(client, login, review):
     assert "N3 ≥ N4 ✓" in text and "N5 &lt; N4: 1 level below" in text
     assert "61 days after the start date" in text  # 2026-12-01 vs 2026-10-01
     # The contributions chart, with translated labels and both colours.
-    assert "Required skills" in text and "Below the minimum Japanese level" in text
+    assert "Required skills" in text and "Levels below the minimum Japanese level" in text
     assert 'class="pos"' in text and 'class="neg"' in text
     assert "Food manufacturing" in text or "food" in text.lower()
 
@@ -125,6 +125,11 @@ def test_a_learned_model_says_so(client, login, review):
     text = html(client.get(f"/jobs/{job.id}/candidates"))
     assert (f"Ranked by model version {version}: a blend of the expert prior and a model "
             "learned from 1,200 decisions (α = 0.25).") in text
+    single = LinearModel(PRIOR.weights * 0.5, kind="learned", alpha=1.0, n_decisions=1,
+                         n_job_orders=1)
+    version = model_store().save(single, note="test")
+    text = html(client.get(f"/jobs/{job.id}/candidates"))
+    assert f"Ranked by model version {version}, learned from 1 decision." in text
 
 
 def test_an_empty_pool(client, login, review):

@@ -215,6 +215,27 @@ def test_without_a_planned_departure_today_is_the_reference(dispatch_at, agent):
     check_move(dispatch, "visa_applied", agent)
 
 
+def test_a_document_without_a_number_is_named_cleanly(dispatch_at, agent):
+    """A flight ticket may have only its date: no empty slot where the number would go."""
+    departure = TODAY + timedelta(days=60)
+    dispatch = dispatch_at("visa_issued", documents=False, planned_departure=departure)
+    for kind in ("passport", "visa"):
+        add_doc(dispatch, kind)
+    add_doc(dispatch, "flight", number=None, expires_on=TODAY + timedelta(days=30))
+    with pytest.raises(DispatchError) as refused:
+        check_move(dispatch, "departed", agent)
+    message = str(refused.value.message)
+    assert message.startswith("The document “Flight ticket” expires on ")
+    assert "before the planned departure" in message
+    assert "  " not in message and "None" not in message
+    dispatch = dispatch_at("visa_issued", documents=False)
+    for kind in ("passport", "visa"):
+        add_doc(dispatch, kind)
+    add_doc(dispatch, "flight", number=None, expires_on=TODAY - timedelta(days=1))
+    with pytest.raises(DispatchError, match="^The document “Flight ticket” expired on "):
+        check_move(dispatch, "departed", agent)
+
+
 def test_the_planned_departure_given_with_the_move_is_checked(dispatch_at, agent):
     dispatch = dispatch_at("visa_applied", documents=False)
     add_doc(dispatch, "visa", expires_on=TODAY + timedelta(days=30))

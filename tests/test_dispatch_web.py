@@ -330,6 +330,9 @@ def test_document_upload_and_download(client, login, world):
     html = client.get(f"/dispatch/{dispatch.id}").get_data(as_text=True)
     url = f"/dispatch/{dispatch.id}/documents/{document.id}/file"
     assert url in html and "HD-2026-001" in html
+    # The form says what a flight ticket's number and issue date are.
+    assert "For a flight ticket: the flight number." in html
+    assert "For a flight ticket: the date of the flight." in html
 
     download = client.get(url)
     assert download.status_code == 200

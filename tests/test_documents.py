@@ -116,7 +116,8 @@ def test_a_document_without_a_file(dispatch, agent):
     ("passport", dict(number="P1", issued_on=None, expires_on=None),
      "expires_on", "A passport needs its number and its expiry date."),
     ("flight", dict(number=None, issued_on=None, expires_on=None),
-     "issued_on", "A flight needs its date"),
+     "issued_on", "For a flight ticket, fill in “Issued on” \\(the flight date\\) or "
+                  "“Number” \\(the flight number\\)."),
     ("coe", dict(number="C1", issued_on=TODAY + timedelta(days=5), expires_on=None),
      "issued_on", "in the future"),
     ("coe", dict(number="C" * 65, issued_on=TODAY, expires_on=None),

@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from matching.config import PROJECT_ROOT
-from matching.i18n import fmt_date, fmt_yen
+from matching.i18n import STAGE_LABELS, fmt_date, fmt_list, fmt_yen, label
 
 CATALOGUES = PROJECT_ROOT / "translations"
 
@@ -64,12 +64,15 @@ def test_template_is_up_to_date(tmp_path):
 
     out = tmp_path / "fresh.pot"
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(PROJECT_ROOT / "babel.cfg"),
-                                "-k", "_l", "-o", str(out), str(PROJECT_ROOT)])
+                                "-k", "_l", "-k", "_lp:1c,2", "-o", str(out),
+                                str(PROJECT_ROOT)])
+    # A message is its id *and* its context: "Selected" (decision) and "Selected" (stage).
     with out.open("rb") as fh:
-        fresh = {m.id for m in read_po(fh) if m.id}
+        fresh = {(m.context, m.id) for m in read_po(fh) if m.id}
     assert len(fresh) > 100  # the extraction itself works
+    assert ("dispatch stage", "Selected") in fresh  # _lp is extracted with its context
     with (CATALOGUES / "messages.pot").open("rb") as fh:
-        committed = {m.id for m in read_po(fh) if m.id}
+        committed = {(m.context, m.id) for m in read_po(fh) if m.id}
     missing = fresh - committed
     example = sorted(missing, key=str)[:10]
     assert not missing, f"run `flask --app matching translate update`: {example}"
@@ -116,6 +119,34 @@ def test_babel_formats_dates_and_yen_per_locale(app):
             assert "215.000" in fmt_yen(215000)
         with force_locale("en"):
             assert fmt_yen(215000) == "¥215,000"
+
+
+def test_the_first_stage_and_the_decision_are_told_apart(app):
+    """Both "Selected" in English; Japanese names the stage 内定 and the decision 採用内定."""
+    from matching.web.jobs.forms import DECISION_LABELS
+
+    with app.test_request_context():
+        with force_locale("ja"):
+            assert label(STAGE_LABELS, "selected") == "内定"
+            assert str(DECISION_LABELS["selected"]) == "採用内定"
+        with force_locale("vi"):
+            assert label(STAGE_LABELS, "selected") == "Trúng tuyển"
+        with force_locale("en"):
+            assert label(STAGE_LABELS, "selected") == str(DECISION_LABELS["selected"]) \
+                == "Selected"
+
+
+def test_lists_are_joined_per_locale(app):
+    from markupsafe import Markup
+
+    with app.test_request_context():
+        with force_locale("ja"):
+            assert fmt_list(["パスポート", "査証"]) == "パスポート、査証"
+        with force_locale("vi"):
+            assert fmt_list(["Hộ chiếu", "Visa", "Vé máy bay"]) == "Hộ chiếu, Visa và Vé máy bay"
+        with force_locale("en"):
+            # Plain text is escaped, markup (a macro's output) kept as it is.
+            assert fmt_list(["<b>", Markup("<i>x</i>")]) == "&lt;b&gt; and <i>x</i>"
 
 
 def test_every_template_has_no_untranslated_literal_title():

@@ -336,7 +336,10 @@ def csv_row(external_id, employer, title="Food line worker") -> str:
 
 
 def test_import_preview_then_confirm(client, employer):
-    assert "/jobs/import/template.csv" in page(client.get("/jobs/import"))
+    upload_page = page(client.get("/jobs/import"))
+    assert "/jobs/import/template.csv" in upload_page
+    # What a file cannot do without comes first.
+    assert upload_page.index("Required columns:") < upload_page.index("Optional columns:")
     code, name = employer.organisation.code, employer.organisation.name
     body = page(upload(client, csv_row("JO-A", code), csv_row("JO-B", name)))
     assert 'id="count-created">2<' in body and 'id="confirm-import"' in body

@@ -12,7 +12,7 @@ from benchmarks.synthetic import make_world
 from matching.extensions import db
 from matching.models import Decision, Impression, JobOrder
 from matching.ranking.features import FEATURES
-from matching.ranking.model import PRIOR, decision_matrix, fit_pairwise, train
+from matching.ranking.model import PRIOR
 from matching.ranking.pool import clear_memory_cache
 from matching.ranking.service import (
     PASSED_OVER_WEIGHT,
@@ -21,6 +21,7 @@ from matching.ranking.service import (
     propensity,
     training_data,
 )
+from matching.ranking.training import decision_matrix, fit_pairwise, train
 
 T0 = datetime(2026, 3, 1, 9, 0)
 TRAINING = FEATURES.index("training")

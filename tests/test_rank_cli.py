@@ -12,9 +12,9 @@ from benchmarks.synthetic import make_world
 from matching.extensions import db
 from matching.models import Decision, JobOrder
 from matching.ranking.features import FEATURES
-from matching.ranking.model import train
 from matching.ranking.pool import clear_memory_cache
 from matching.ranking.service import describe_model, model_store
+from matching.ranking.training import train
 
 ENTRY_KEYS = {"external_id", "province", "score", "rank", "explanation"}
 

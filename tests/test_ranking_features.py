@@ -14,7 +14,7 @@ from matching.ranking.features import (
     job_features,
     top_k,
 )
-from matching.ranking.model import decision_matrix
+from matching.ranking.training import decision_matrix
 
 START = date(2026, 4, 1)
 JOB = Job(field="construction", required_skills=["welding", "rebar", "formwork"],

@@ -11,16 +11,8 @@ from benchmarks.synthetic import make_world
 from matching.ranking.explain import explain, explain_ranked
 from matching.ranking.features import FEATURES, Job, Pool, job_features
 from matching.ranking.metrics import mean_ndcg, ndcg_at_k
-from matching.ranking.model import (
-    PRIOR,
-    LinearModel,
-    TooFewDecisions,
-    baseline_scores,
-    blend,
-    fit_pairwise,
-    rank_pool,
-    train,
-)
+from matching.ranking.model import PRIOR, LinearModel, TooFewDecisions, blend, rank_pool
+from matching.ranking.training import baseline_scores, fit_pairwise, train
 
 # What each named preference is about, in feature terms.
 PLANTED = {

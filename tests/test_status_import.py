@@ -151,7 +151,8 @@ def test_trainee_province_tells_apart_trainees_with_the_same_id(make_org, make_t
     db.session.commit()
     row = {"trainee_external_id": "HS-1", "job_order_external_id": job(a), "stage": "withdrawn"}
     result = import_statuses([row])
-    assert "several provinces" in str(result.errors[0].message)
+    assert str(result.errors[0].message).startswith(
+        f"The trainee ID “HS-1” has dispatches on job order “{job(a)}” in several provinces.")
     result = import_statuses([dict(row, trainee_province="Nghệ An")])
     assert result.ok and result.created == 1
     db.session.expire_all()

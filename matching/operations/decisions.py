@@ -13,8 +13,8 @@ Every click is a ``Decision`` row (the history is kept, the latest per pair coun
 - once a dispatch runs, the decision can no longer move away from "selected": the
   dispatch agency must withdraw it first;
 - nobody is selected twice: not a worker already selected by another job order (no longer
-  available), nor one whose dispatch for this job order was withdrawn (one dispatch per
-  pair).
+  available), nor one whose dispatch for this job order was withdrawn or denied (one
+  dispatch per pair).
 """
 
 import logging
@@ -134,8 +134,10 @@ def record_decision(job: JobOrder, trainee: Trainee, decision: str, user, note: 
 def _check_selectable(job: JobOrder, trainee: Trainee) -> None:
     ended = dispatch_for(job, trainee)
     if ended is not None and ended.stage in ENDED_BEFORE_DEPARTURE:
-        # One dispatch per (job order, trainee): a withdrawn one cannot be opened again.
-        raise DecisionError(_l("This worker's dispatch for this job order was withdrawn; they "
+        # One dispatch per (job order, trainee): a withdrawn or denied one cannot be opened
+        # again.
+        raise DecisionError(_l("This worker's dispatch for this job order ended before "
+                               "departure (withdrawn, or the COE or visa was denied); they "
                                "cannot be selected for it again."))
     if ended is None and trainee.status != "available":
         # Shortlisted here, then selected by another job order (or deployed, withdrawn...).

@@ -76,7 +76,8 @@ FIELDS_MESSAGES = {
     "passport": _l("A passport needs its number and its expiry date."),
     "coe": _l("A COE needs its number and its issue date."),
     "visa": _l("A visa needs its number, its issue date and its expiry date."),
-    "flight": _l("A flight needs its date (as the issue date) or its flight number."),
+    "flight": _l("For a flight ticket, fill in “Issued on” (the flight date) or “Number” "
+                 "(the flight number)."),
 }
 NUMBER_LIMIT = 64  # the size of documents.number
 FILE_NAME_LIMIT = 255
@@ -317,16 +318,23 @@ def _missing(kind: str, to_stage: str):
 
 
 def _expired(document: Document, reference: date, planned_departure: date | None):
-    name = DOCUMENT_KIND_LABELS.get(document.kind, document.kind)
-    number = document.number or ""
+    values = {"document": DOCUMENT_KIND_LABELS.get(document.kind, document.kind),
+              "number": document.number, "expires": lazy_date(document.expires_on)}
+    # With and without a number: a sentence of its own each, not an empty slot in one.
     if reference == planned_departure:
-        return _l("%(document)s %(number)s expires on %(expires)s, before the planned "
-                  "departure on %(departure)s. Record the renewed document first.",
-                  document=name, number=number, expires=lazy_date(document.expires_on),
-                  departure=lazy_date(planned_departure))
-    return _l("%(document)s %(number)s expired on %(expires)s, before %(date)s, the date of "
-              "this step. Record the renewed document first.", document=name, number=number,
-              expires=lazy_date(document.expires_on), date=lazy_date(reference))
+        values["departure"] = lazy_date(planned_departure)
+        if document.number:
+            return _l("%(document)s %(number)s expires on %(expires)s, before the planned "
+                      "departure on %(departure)s. Record the renewed document first.",
+                      **values)
+        return _l("The document “%(document)s” expires on %(expires)s, before the planned "
+                  "departure on %(departure)s. Record the renewed document first.", **values)
+    values["date"] = lazy_date(reference)
+    if document.number:
+        return _l("%(document)s %(number)s expired on %(expires)s, before %(date)s, the date "
+                  "of this step. Record the renewed document first.", **values)
+    return _l("The document “%(document)s” expired on %(expires)s, before %(date)s, the date "
+              "of this step. Record the renewed document first.", **values)
 
 
 def lazy_date(value: date) -> LazyString:

@@ -27,6 +27,7 @@ MAX_HEADCOUNT = 10_000
 MAX_SALARY = 10_000_000  # JPY a month, as in the importer
 SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills columns
 EXTERNAL_ID_LIMIT = 64
+TITLE_LIMIT = 200  # the size of job_orders.title
 
 #: Where a job order may go from each status. "filled" is normally set when the headcount
 #: is reached; reopening a filled or closed order is allowed (a worker withdrew, a new
@@ -181,8 +182,11 @@ def _commit(external_id: str) -> None:
 def _apply(job: JobOrder, data: Mapping) -> None:
     """Copy and check the descriptive fields (everything but ID, employer and status)."""
     title = " ".join((data.get("title") or "").split())
-    if not title or len(title) > 200:
-        raise JobOrderError(_l("Enter a title of at most 200 characters."), "title")
+    if not title:
+        raise JobOrderError(_l("Enter a title."), "title")
+    if len(title) > TITLE_LIMIT:
+        raise JobOrderError(_l("The title can have at most %(max)d characters.",
+                               max=TITLE_LIMIT), "title")
     if data.get("field") not in FIELDS:
         raise JobOrderError(_l("Choose a field from the list."), "field")
     level = parse_japanese_level(data.get("min_language_level") or "none")

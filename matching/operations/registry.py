@@ -41,6 +41,10 @@ _PLAIN_FIELDS = ("full_name", "name_kana", "date_of_birth", "gender", "school", 
 _TEST_LANGUAGE = {"JLPT": "ja", "JFT-Basic": "ja", "NAT-TEST": "ja", "EPS-TOPIK": "ko"}
 _JLPT_LEVELS = ("N1", "N2", "N3", "N4", "N5")
 _CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+#: Sizes of the columns (the forms' Length validators say the same, with the same messages).
+EXTERNAL_ID_LIMIT = 64
+SKILL_LIMIT = 80
+LEVEL_LIMIT = 16
 
 
 class RegistryError(ValueError):
@@ -119,8 +123,9 @@ def _clean_external_id(value) -> str:
     external_id = (value or "").strip()
     if not external_id:
         raise RegistryError(_l("Enter the trainee's ID."), "external_id")
-    if len(external_id) > 64:
-        raise RegistryError(_l("The ID can have at most 64 characters."), "external_id")
+    if len(external_id) > EXTERNAL_ID_LIMIT:
+        raise RegistryError(_l("The ID can have at most %(max)d characters.",
+                               max=EXTERNAL_ID_LIMIT), "external_id")
     return external_id
 
 
@@ -202,8 +207,9 @@ def _join_prefectures(codes) -> str:
 
 def _skills(value: str | Iterable[str]) -> list[Skill]:
     slugs = parse_skills(value if isinstance(value, str) else ";".join(value or ()))
-    if any(len(s) > 80 for s in slugs):
-        raise RegistryError(_l("A skill can have at most 80 characters."), "skills")
+    if any(len(s) > SKILL_LIMIT for s in slugs):
+        raise RegistryError(_l("A skill can have at most %(max)d characters.",
+                               max=SKILL_LIMIT), "skills")
     ids = ensure_skill_ids(slugs)
     if not ids:
         return []
@@ -256,8 +262,9 @@ def _certificate_level(test: str, level: str) -> str:
     """Canonical level for the tests with a fixed scale; other tests keep what was typed."""
     if not level:
         return ""
-    if len(level) > 16:
-        raise RegistryError(_l("The level can have at most 16 characters."), "level")
+    if len(level) > LEVEL_LIMIT:
+        raise RegistryError(_l("The level can have at most %(max)d characters.",
+                               max=LEVEL_LIMIT), "level")
     if test == "JLPT":
         code = parse_japanese_level(level)
         if code not in _JLPT_LEVELS:

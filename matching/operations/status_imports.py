@@ -160,8 +160,8 @@ def _resolve_dispatches(parsed, user, errors: list[RowError]) -> None:
             values["dispatch_id"] = next(iter(provinces.values()))
         elif len(provinces) > 1 and province is None:
             errors.append(RowError(line, "trainee_external_id", _l(
-                "Trainees “%(trainee)s” of several provinces have a dispatch on job order "
-                "“%(job)s”. Add a trainee_province column to say which.",
+                "The trainee ID “%(trainee)s” has dispatches on job order “%(job)s” in "
+                "several provinces. Add a trainee_province column to say which.",
                 trainee=trainee, job=job)))
             continue
         else:

@@ -12,7 +12,7 @@
 What is stored is the *blend* of the prior and the learned model, α = n / (n + 5) for n
 labelled job orders (``model.blend``): with few job orders the learned weights are noisy,
 so the prior keeps a say; unless the held-out job orders show the learned model alone ranks
-better, in which case it is stored alone (``model.train``).
+better, in which case it is stored alone (``training.train``).
 
 Position bias (``passed_over`` and ``training_data``). An employer decides on a few of the
 cards shown; the others were either looked at and not wanted, or never looked at. So:
@@ -31,7 +31,7 @@ cards shown; the others were either looked at and not wanted, or never looked at
 - ``PASSED_OVER_WEIGHT`` = 0.5: even surely examined, not choosing someone (yet) is half as
   strong as an explicit rejection; the employer may have filled the headcount or may still
   come back to the card.
-- Explicit decisions weigh 1. In ``model.fit_pairwise`` a pair weighs its grade difference
+- Explicit decisions weigh 1. In ``training.fit_pairwise`` a pair weighs its grade difference
   × the smaller row weight, i.e. the passed-over row's. Held-out metrics use decisions only.
 """
 
@@ -49,17 +49,10 @@ from matching.models import DECISION_GRADES, Decision, Impression, JobOrder, Tra
 from matching.models.jobs import latest_decisions_subquery
 from matching.ranking.explain import explain_ranked
 from matching.ranking.features import FEATURES, Job, Pool
-from matching.ranking.model import (
-    PRIOR,
-    LinearModel,
-    TooFewDecisions,
-    decision_matrix,
-    labelled_groups,
-    rank_pool,
-    train,
-)
+from matching.ranking.model import PRIOR, LinearModel, TooFewDecisions, rank_pool
 from matching.ranking.pool import build_pool, load_pool, load_training_pool
 from matching.ranking.store import ModelStore
+from matching.ranking.training import decision_matrix, labelled_groups, train
 
 #: Fewer labelled job orders (with two different grades) than this and nothing is learned.
 MIN_JOB_ORDERS = 5
@@ -231,7 +224,7 @@ def passed_over() -> list[tuple[int, int, int, bool]]:
 
 @dataclass
 class TrainingData:
-    """Rows for ``model.train``: decisions first, then the passed-over candidates."""
+    """Rows for ``training.train``: decisions first, then the passed-over candidates."""
 
     X: np.ndarray
     grades: np.ndarray

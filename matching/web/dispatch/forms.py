@@ -120,9 +120,11 @@ class DocumentForm(FlaskForm):
     """A document of the dispatch (COE, visa, flight…) or of its worker (passport…)."""
 
     kind = SelectField(_l("Document"), invalid_choice_message=_l("Choose a value from the list."))
-    number = StringField(_l("Number"), filters=_strip, validators=[
+    number = StringField(_l("Number"), filters=_strip,
+                         description=_l("For a flight ticket: the flight number."), validators=[
         Optional(), Length(max=64, message=_l("The number can have at most %(max)d characters."))])
     issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
+                          description=_l("For a flight ticket: the date of the flight."),
                           validators=[Optional()])
     expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
                            validators=[Optional()])

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from matching import access
 from matching.extensions import db
+from matching.i18n import fmt_list
 from matching.models import STAGES, Dispatch, Document, StatusEvent
 from matching.operations import dispatch as ops
 from matching.web.dispatch import bp, queries
@@ -40,7 +41,7 @@ READERS = ("admin", "agency", "department", "employer")
 def dispatch_helpers() -> dict:
     today = date.today()
     # stage_label and document_kind_label are global (matching.i18n).
-    return {"kind_list": lambda kinds: ", ".join(document_kind_label(k) for k in kinds),
+    return {"kind_list": lambda kinds: fmt_list(document_kind_label(k) for k in kinds),
             "expiry_class": lambda doc, dispatch: queries.expiry_class(doc, dispatch, today),
             "STAGES": STAGES, "today": today}
 

@@ -39,7 +39,7 @@ FEATURE_LABELS = {
     "field_match": _l("Trained in the job's field"),
     "field_x_required": _l("Required skills within the job's field"),
     "language_above": _l("Japanese above the minimum level"),
-    "language_below": _l("Below the minimum Japanese level"),
+    "language_below": _l("Levels below the minimum Japanese level"),
     "below_minimum": _l("Does not reach the minimum Japanese level"),
     "experience_log": _l("Work experience"),
     "training": _l("Training hours"),
@@ -215,13 +215,18 @@ def model_note(choice: ModelChoice) -> str:
         if choice.reason == "no model trained yet":
             return _("Ranked by the expert prior (no model trained yet).")
         return _("Ranked by the expert prior (the stored model must be trained again).")
-    n = fmt_number(model.n_decisions)
+    count = model.n_decisions
+    # ngettext passes the raw count as %(num)s; the message shows n, formatted (1,200).
     if model.kind == "blend":
-        return _("Ranked by model version %(version)s: a blend of the expert prior and a "
-                 "model learned from %(n)s decisions (α = %(alpha)s).",
-                 version=choice.version, n=n, alpha=fmt_number(model.alpha, 2))
-    return _("Ranked by model version %(version)s, learned from %(n)s decisions.",
-             version=choice.version, n=n)
+        return ngettext("Ranked by model version %(version)s: a blend of the expert prior and "
+                        "a model learned from %(n)s decision (α = %(alpha)s).",
+                        "Ranked by model version %(version)s: a blend of the expert prior and "
+                        "a model learned from %(n)s decisions (α = %(alpha)s).",
+                        count, n=fmt_number(count), version=choice.version,
+                        alpha=fmt_number(model.alpha, 2))
+    return ngettext("Ranked by model version %(version)s, learned from %(n)s decision.",
+                    "Ranked by model version %(version)s, learned from %(n)s decisions.",
+                    count, n=fmt_number(count), version=choice.version)
 
 
 def explain_candidate(job, trainee_id: int, pool: Pool, choice: ModelChoice) -> dict | None:

@@ -200,7 +200,7 @@ class TraineeForm(FlaskForm):
 
     def validate_skills(self, field):
         if any(len(slug) > 80 for slug in parse_skills(field.data)):
-            raise ValidationError(_l("A skill can have at most 80 characters."))
+            raise ValidationError(_l("A skill can have at most %(max)d characters.", max=80))
 
     def validate_phone(self, field):
         digits = sum(c.isdigit() for c in field.data or "")
