@@ -10,7 +10,10 @@ For each pool size, the median over ``runs`` job orders of:
 - cold: the same with a freshly allocated feature block (no buffer reuse);
 - floor: the raw numpy float32 matrix-vector product over the same feature matrix
   (F-ordered as built, and a C-contiguous copy for reference);
-- ratio: end to end / floor (F).
+- ratio: end to end / floor (F);
+- memory: the cached pool's arrays (dense columns, sparse skill and prefecture matrices,
+  the static feature block) plus the reusable feature buffer, in MiB, and the process's
+  peak resident set size after that size was measured.
 
 The pool itself is built once per size from arrays (``make_pool``) and timed separately:
 that is the cached part, rebuilt only when the registry changes.
@@ -23,10 +26,12 @@ costs ~8 ms now and then, which would swamp both the pipeline and the floor.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from benchmarks.synthetic import make_jobs, make_pool
@@ -41,6 +46,25 @@ def _median_ms(fn, args_list) -> float:
         fn(*args)
         times.append(time.perf_counter() - t)
     return statistics.median(times) * 1000
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if sp.issparse(value):
+        return value.data.nbytes + value.indices.nbytes + value.indptr.nbytes
+    return 0
+
+
+def pool_mib(pool, buffer) -> float:
+    """Memory held by a cached pool's arrays and one reusable feature buffer, in MiB."""
+    held = sum(_nbytes(v) for v in vars(pool).values())
+    return (held + _nbytes(buffer)) / 2**20
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench_size(n: int, runs: int = 15, k: int = 50, seed: int = 0) -> dict:
@@ -68,6 +92,8 @@ def bench_size(n: int, runs: int = 15, k: int = 50, seed: int = 0) -> dict:
         "floor_c": _median_ms(lambda: XC @ w, [()] * runs),
     }
     row["ratio"] = row["end_to_end"] / row["floor"]
+    row["pool_mib"] = pool_mib(pool, buf)
+    row["rss_mib"] = peak_rss_mib()
     return row
 
 
@@ -80,13 +106,14 @@ def bench_in_process(sizes=(10_000, 100_000, 1_000_000), runs: int = 15, k: int 
 def print_table(rows: list[dict]) -> None:
     """The timings as an aligned text table."""
     head = ("pool", "build s", "features", "score", "top-50", "end-to-end", "cold",
-            "floor F", "floor C", "ratio")
-    print("  ".join(f"{h:>10}" for h in head) + "   (ms, median)")
+            "floor F", "floor C", "ratio", "pool MiB", "peak RSS")
+    print("  ".join(f"{h:>10}" for h in head) + "   (ms, median; memory in MiB)")
     for r in rows:
         cells = [f"{r['n']:>10,}", f"{r['build_s']:>10.2f}"]
         cells += [f"{r[key]:>10.2f}" for key in ("features", "score", "top", "end_to_end",
                                                  "cold", "floor", "floor_c")]
         cells.append(f"{r['ratio']:>9.1f}x")
+        cells += [f"{r['pool_mib']:>10.1f}", f"{r['rss_mib']:>10.0f}"]
         print("  ".join(cells))
 
 
