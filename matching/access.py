@@ -54,14 +54,16 @@ def trainees_select(user) -> sa.Select:
     return stmt.where(sa.false())
 
 
-def get_trainee_or_404(user, trainee_id: int, *options) -> Trainee:
-    stmt = trainees_select(user).where(Trainee.id == trainee_id)
-    if options:
-        stmt = stmt.options(*options)
-    trainee = db.session.scalar(stmt)
-    if trainee is None:
+def one_or_404(stmt: sa.Select, *options):
+    """The single row a scoped ``stmt`` finds (with loader ``options``), else 404."""
+    found = db.session.scalar(stmt.options(*options) if options else stmt)
+    if found is None:
         abort(404)
-    return trainee
+    return found
+
+
+def get_trainee_or_404(user, trainee_id: int, *options) -> Trainee:
+    return one_or_404(trainees_select(user).where(Trainee.id == trainee_id), *options)
 
 
 def can_register_trainees(user) -> bool:
@@ -108,10 +110,7 @@ def job_orders_select(user) -> sa.Select:
 
 
 def get_job_order_or_404(user, job_id: int) -> JobOrder:
-    job = db.session.scalar(job_orders_select(user).where(JobOrder.id == job_id))
-    if job is None:
-        abort(404)
-    return job
+    return one_or_404(job_orders_select(user).where(JobOrder.id == job_id))
 
 
 #: Decisions after which an employer sees a candidate's full profile (blind review before).
@@ -149,14 +148,6 @@ def can_see_profile(user, trainee: Trainee, job: JobOrder | None = None) -> bool
     return False
 
 
-def get_profile_or_404(user, trainee_id: int) -> Trainee:
-    """The trainee if ``user`` may see the full profile, else 404 (ids reveal nothing)."""
-    trainee = db.session.get(Trainee, trainee_id)
-    if trainee is None or not can_see_profile(user, trainee):
-        abort(404)
-    return trainee
-
-
 def can_manage_job_order(user, job: JobOrder | None = None) -> bool:
     """Create (``job`` None) or edit, open, close a job order: its employer, or admin."""
     if user.role == "admin":
@@ -179,13 +170,8 @@ def get_candidate_or_404(user, job: JobOrder, trainee_id: int, *options) -> Trai
     """
     if not can_manage_job_order(user, job):
         abort(404)
-    stmt = sa.select(Trainee).where(Trainee.id == trainee_id, is_job_candidate(job))
-    if options:
-        stmt = stmt.options(*options)
-    trainee = db.session.scalar(stmt)
-    if trainee is None:
-        abort(404)
-    return trainee
+    return one_or_404(sa.select(Trainee).where(Trainee.id == trainee_id, is_job_candidate(job)),
+                      *options)
 
 
 def revealed_among(user, trainee_ids, job: JobOrder | None = None) -> set[int]:
@@ -222,13 +208,7 @@ def dispatches_select(user) -> sa.Select:
 
 
 def get_dispatch_or_404(user, dispatch_id: int, *options) -> Dispatch:
-    stmt = dispatches_select(user).where(Dispatch.id == dispatch_id)
-    if options:
-        stmt = stmt.options(*options)
-    dispatch = db.session.scalar(stmt)
-    if dispatch is None:
-        abort(404)
-    return dispatch
+    return one_or_404(dispatches_select(user).where(Dispatch.id == dispatch_id), *options)
 
 
 def can_move_dispatch(user, dispatch: Dispatch) -> bool:
@@ -252,14 +232,8 @@ def users_select(user) -> sa.Select:
 
 
 def get_organisation_or_404(user, org_id: int) -> Organisation:
-    org = db.session.scalar(organisations_select(user).where(Organisation.id == org_id))
-    if org is None:
-        abort(404)
-    return org
+    return one_or_404(organisations_select(user).where(Organisation.id == org_id))
 
 
 def get_user_or_404(user, user_id: int) -> User:
-    found = db.session.scalar(users_select(user).where(User.id == user_id))
-    if found is None:
-        abort(404)
-    return found
+    return one_or_404(users_select(user).where(User.id == user_id))

@@ -7,7 +7,6 @@ import sys
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
-from flask_babel import force_locale
 
 from matching.config import PROJECT_ROOT
 from matching.extensions import db
@@ -54,8 +53,7 @@ def users_create(email, role, org_code, name, locale, password):
     try:
         user = create_user(email, password, role, org, name=name, locale=locale)
     except AccountError as exc:
-        with force_locale("en"):  # the CLI speaks English, whatever the site's default
-            raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.email} ({user.role}) in {org.code}")
 
 
@@ -137,23 +135,21 @@ def import_decisions_command(path, dry_run):
 def _import_file(path, import_table_fn, dry_run):
     """Read and import FILE with ``import_table_fn(header, rows, ...)``; on any error print
     each as ``line N, column: reason`` on stderr and exit 1 (nothing is written)."""
-    # The CLI speaks English whatever the default locale of the site is.
-    with force_locale("en"):
-        try:
-            with open(path, "rb") as stream:
-                header, rows = read_table(stream, path)
-        except ImportFileError as exc:
-            raise click.ClickException(f"{path}: {exc.message}") from None
-        if len(rows) > PROGRESS_MIN_ROWS:
-            with click.progressbar(length=len(rows), label="Checking rows",
-                                   file=sys.stderr) as bar:
-                result = import_table_fn(header, rows, dry_run=dry_run,
-                                         progress=lambda done: bar.update(done - bar.pos))
-        else:
-            result = import_table_fn(header, rows, dry_run=dry_run)
-        for error in result.errors:
-            where = f"line {error.line}, {error.column}" if error.column else f"line {error.line}"
-            click.echo(f"{where}: {error.message}", err=True)
+    try:
+        with open(path, "rb") as stream:
+            header, rows = read_table(stream, path)
+    except ImportFileError as exc:
+        raise click.ClickException(f"{path}: {exc.message}") from None
+    if len(rows) > PROGRESS_MIN_ROWS:
+        with click.progressbar(length=len(rows), label="Checking rows",
+                               file=sys.stderr) as bar:
+            result = import_table_fn(header, rows, dry_run=dry_run,
+                                     progress=lambda done: bar.update(done - bar.pos))
+    else:
+        result = import_table_fn(header, rows, dry_run=dry_run)
+    for error in result.errors:
+        where = f"line {error.line}, {error.column}" if error.column else f"line {error.line}"
+        click.echo(f"{where}: {error.message}", err=True)
     if result.errors:
         click.echo(f"{len(result.errors)} error(s): nothing written.", err=True)
         raise SystemExit(1)
@@ -216,11 +212,10 @@ def documents_expiring(days):
               show_default=True, help="How many demo trainees to create or refresh.")
 def demo_seed(count):
     """Create the demo organisations, users and trainees; running it again changes nothing."""
-    with force_locale("en"):
-        try:
-            report = seed_demo(trainees=count)
-        except DemoError as exc:
-            raise click.ClickException(str(exc)) from exc
+    try:
+        report = seed_demo(trainees=count)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"organisations created: {report.organisations_created}, "
                f"users created: {report.users_created}")
     click.echo(f"trainees: {report.trainees_created} created, "
