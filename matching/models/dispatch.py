@@ -15,6 +15,8 @@ from matching.models.trainees import Trainee
 STAGES = ("selected", "contracted", "training", "coe_applied", "coe_issued", "visa_applied",
           "visa_issued", "departed", "deployed", "completed")
 EXITS = ("withdrawn", "denied", "early_return")
+CLOSED_STAGES = ("completed", *EXITS)
+OPEN_WHERE = "stage NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STAGES) + ")"
 
 
 class Dispatch(db.Model):
@@ -25,8 +27,12 @@ class Dispatch(db.Model):
     """
 
     __tablename__ = "dispatches"
-    __table_args__ = (sa.UniqueConstraint("job_order_id", "trainee_id",
-                                          name="uq_dispatches_job_order_trainee"),)
+    __table_args__ = (
+        sa.UniqueConstraint("job_order_id", "trainee_id", name="uq_dispatches_job_order_trainee"),
+        # One worker, one open dispatch: decided by the database, whatever the timing.
+        sa.Index("uq_dispatches_open_trainee", "trainee_id", unique=True,
+                 sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_order_id: Mapped[int] = mapped_column(sa.ForeignKey("job_orders.id"), index=True)
@@ -37,6 +43,8 @@ class Dispatch(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    #: When the dispatch ended (an exit or ``completed``); None while it is open.
+    closed_at: Mapped[datetime | None]
 
     job_order: Mapped[JobOrder] = relationship()
     trainee: Mapped[Trainee] = relationship()

@@ -1,5 +1,6 @@
 """Organisations and the people who log in for them."""
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,6 +16,10 @@ ROLES = ("admin", "department", "employer", "agency")
 #: Which organisation kind each role must belong to.
 ROLE_ORG_KIND = {"admin": "platform", "department": "department", "employer": "employer",
                  "agency": "agency"}
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
 
 
 class Organisation(db.Model):
@@ -51,6 +56,9 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A per-user secret carried by every session and remember-me cookie: rotating it
+    #: (password change, "log out everywhere") ends them all.
+    session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 

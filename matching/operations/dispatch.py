@@ -47,6 +47,7 @@ from matching import access
 from matching.extensions import db
 from matching.i18n import STAGE_LABELS, _l
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
+from matching.models._common import utcnow
 from matching.operations.documents import (
     REQUIRED_DOCUMENTS,
     DispatchError,
@@ -296,6 +297,9 @@ def write_move(dispatch: Dispatch, to_stage: str, user, *, happened_on: date,
     db.session.add(event)
     from_stage = dispatch.stage
     dispatch.stage = to_stage
+    if not dispatch.is_open:
+        # From now on its employer and agency see its history, nothing recorded later.
+        dispatch.closed_at = event.at = utcnow()
     if planned_departure is not None:
         dispatch.planned_departure = planned_departure
     _follow_trainee(dispatch, from_stage, to_stage)
