@@ -14,7 +14,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application: defaults → instance/config.py → environment → ``test_config``."""
+    """Build the application: defaults → instance/config.py → environment → ``test_config``.
+
+    instance/config.py is read only when no ``test_config`` is given.
+    """
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -45,9 +48,12 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
         app.instance_path, "matching.sqlite"
     )
-    app.config.from_pyfile("config.py", silent=True)
+    if test_config is None:
+        # A developer's local settings must never change what a test sees (flaskr does the
+        # same): tests give their whole configuration.
+        app.config.from_pyfile("config.py", silent=True)
     app.config.update(config.from_environment())
-    if test_config:
+    if test_config is not None:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):

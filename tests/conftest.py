@@ -29,6 +29,16 @@ PASSWORD = "correct horse 42"
 _FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _instance_outside_the_checkout(tmp_path_factory):
+    """Every app a test builds gets an instance folder made for the tests, never the checkout's,
+    and a developer's REDIS_URL does not make the tests share log-in throttling counters."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATCHING_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        patch.delenv("REDIS_URL", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
@@ -65,10 +75,9 @@ def app_config():
 def app(database_url, tmp_path, app_config, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    application = create_app(_test_config(database_url, tmp_path, **app_config))
     # The instance folder of a test app lives in tmp_path, never in the checkout.
-    application.instance_path = str(tmp_path / "instance")
-    os.makedirs(application.instance_path, exist_ok=True)
+    monkeypatch.setenv("MATCHING_INSTANCE_PATH", str(tmp_path / "instance"))
+    application = create_app(_test_config(database_url, tmp_path, **app_config))
     # The test holds one app context open and Flask reuses it for every request the client
     # makes, so what requests cache in `g` (locale, user, CSRF token) is dropped per request.
     request_started.connect(_forget_request_caches, application)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Config
 
 from matching import create_app
 from matching.config import PROJECT_ROOT, normalise_database_url
@@ -40,15 +41,13 @@ def test_defaults_use_sqlite_in_instance_folder(tmp_path, monkeypatch):
 
 
 def test_instance_config_then_environment_then_test_config(tmp_path, monkeypatch):
-    import matching
-
     instance = tmp_path / "inst"
     instance.mkdir()
     (instance / "config.py").write_text(
         "SECRET_KEY = 'from-instance'\nTRAINEES_PER_PAGE = 7\n"
         "SQLALCHEMY_DATABASE_URI = 'sqlite:///from-instance.sqlite'\n"
     )
-    monkeypatch.setattr(matching.Flask, "auto_find_instance_path", lambda self: str(instance))
+    monkeypatch.setenv("MATCHING_INSTANCE_PATH", str(instance))
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
@@ -66,6 +65,7 @@ def test_instance_config_then_environment_then_test_config(tmp_path, monkeypatch
 
     app = create_app({"SECRET_KEY": "from-test", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] == "from-test"
+    assert app.config["TRAINEES_PER_PAGE"] == 25  # a test configuration skips instance/config.py
 
 
 def test_database_url_normalisation():
@@ -87,3 +87,54 @@ def test_error_pages_are_translated(client):
     assert "ページが見つかりません" in response.get_data(as_text=True)
     response = client.get("/no-such-page", headers={"Accept-Language": "vi"})
     assert "Không tìm thấy trang" in response.get_data(as_text=True)
+
+
+# -- tests never read or write the checkout's instance folder (issue 8, item 12) --------------
+
+_POISON = (
+    "SECRET_KEY = 'from-the-developers-instance'\n"
+    "TRAINEES_PER_PAGE = 1\n"
+    "LOGIN_LIMITS_PER_ADDRESS = '1 per day'\n"
+    "SQLALCHEMY_DATABASE_URI = 'sqlite:///poisoned.sqlite'\n"
+)
+
+
+def test_test_config_ignores_the_instance_config(tmp_path, monkeypatch):
+    instance = tmp_path / "developer-instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(_POISON)
+    monkeypatch.setenv("MATCHING_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "from-test"})
+    assert Path(app.instance_path) == instance  # the file really was where the app looks
+    assert app.config["SECRET_KEY"] == "from-test"
+    assert app.config["TRAINEES_PER_PAGE"] == 25
+    assert app.config.get("LOGIN_LIMITS_PER_ADDRESS") != "1 per day"
+    assert "poisoned" not in app.config["SQLALCHEMY_DATABASE_URI"]
+    # Without a test configuration the same file is the developer's configuration.
+    assert create_app().config["TRAINEES_PER_PAGE"] == 1
+
+
+def test_tests_never_touch_the_checkout_instance_folder(app, monkeypatch):
+    checkout_instance = PROJECT_ROOT / "instance"
+    assert not Path(app.instance_path).is_relative_to(PROJECT_ROOT)
+
+    touched = []
+    real_makedirs, real_from_pyfile = os.makedirs, Config.from_pyfile
+
+    def makedirs(name, *args, **kwargs):
+        touched.append(Path(name))
+        return real_makedirs(name, *args, **kwargs)
+
+    def from_pyfile(self, filename, *args, **kwargs):
+        touched.append(Path(self.root_path) / filename)
+        return real_from_pyfile(self, filename, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    monkeypatch.setattr(Config, "from_pyfile", from_pyfile)
+    other = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert not Path(other.instance_path).is_relative_to(PROJECT_ROOT)
+    assert touched, "create_app made its instance folder somewhere"
+    assert not [path for path in touched if path.is_relative_to(checkout_instance)]
