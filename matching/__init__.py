@@ -31,6 +31,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_db(app)
     configure_auth(app)
     configure_i18n(app)
+    configure_security_headers(app)
+    configure_urls(app)
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
@@ -101,6 +103,19 @@ def configure_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_timezone=app.config["BABEL_DEFAULT_TIMEZONE"])
     register_template_helpers(app)
+
+
+def configure_security_headers(app: Flask) -> None:
+    from matching.web.security import register
+
+    register(app)
+
+
+def configure_urls(app: Flask) -> None:
+    """Before any route is added: ``<int:…>`` accepts only ids the database can hold."""
+    from matching.web.params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -31,12 +31,9 @@ from matching.web.admin.forms import (
     country_choices,
 )
 from matching.web.forms import show_refusal
+from matching.web.params import db_id, paginate
 
 PER_PAGE = 50
-
-
-def _page() -> int:
-    return request.args.get("page", 1, type=int)
 
 
 def _per_page() -> int:
@@ -100,7 +97,7 @@ def organisations():
     query = filters.q.data or ""
     stmt = _search(stmt, Organisation, Organisation.code, query)
     stmt = stmt.order_by(Organisation.name, Organisation.id)
-    page = db.paginate(stmt, page=_page(), per_page=_per_page(), error_out=False)
+    page = paginate(stmt, per_page=_per_page())
     # One grouped query for the users of the whole page instead of one per organisation.
     ids = [org.id for org in page.items]
     user_counts = dict(db.session.execute(
@@ -166,14 +163,14 @@ def users():
     role = _chosen(filters.role)
     if role:
         stmt = stmt.where(User.role == role)
-    org_id = request.args.get("organisation", type=int)
+    org_id = request.args.get("organisation", type=db_id)
     if org_id:
         stmt = stmt.where(User.organisation_id == org_id)
     query = filters.q.data or ""
     stmt = _search(stmt, User, User.email, query)
     # User.organisation is eagerly joined by the model, so the list costs no extra queries.
     stmt = stmt.order_by(User.email)
-    page = db.paginate(stmt, page=_page(), per_page=_per_page(), error_out=False)
+    page = paginate(stmt, per_page=_per_page())
     return render_template("admin/users.html", page=page, filters=filters, now=utcnow(),
                            args=_set(role=role, organisation=org_id, q=query))
 
@@ -184,7 +181,7 @@ def user_new():
     form = UserCreateForm()
     if request.method == "GET":
         # "Add a user" from an organisation's page arrives with that organisation chosen.
-        org_id = request.args.get("organisation", type=int)
+        org_id = request.args.get("organisation", type=db_id)
         org = db.session.scalar(access.organisations_select(current_user)
                                 .where(Organisation.id == org_id)) if org_id else None
         if org is not None:

@@ -11,12 +11,9 @@ from matching.models import Dispatch, JobOrder
 from matching.vocab import PROVINCES
 from matching.web.dispatch import bp, queries
 from matching.web.dispatch.forms import ProvinceForm
+from matching.web.params import db_id, paginate
 
 PER_PAGE = 50
-
-
-def _page():
-    return request.args.get("page", 1, type=int)
 
 
 def _stage_filter(stmt):
@@ -53,8 +50,7 @@ def province():
             stmt = queries.in_province(stmt, chosen)
     counts = queries.stage_counts(stmt)
     listed, stage = _stage_filter(stmt)
-    pagination = db.paginate(_ordered(listed), page=_page(), per_page=PER_PAGE,
-                             error_out=False)
+    pagination = paginate(_ordered(listed), per_page=PER_PAGE)
     base_args = {"province": chosen} if form and chosen else {}
     totals = {"open": sum(counts.get(s, 0) for s in queries.OPEN_STAGES),
               "exits": sum(counts.get(s, 0) for s in queries.EXITS)}
@@ -72,13 +68,12 @@ def employer():
     jobs = db.session.scalars(access.job_orders_select(current_user).where(
         JobOrder.id.in_(stmt.with_only_columns(Dispatch.job_order_id)))
         .order_by(JobOrder.external_id)).unique().all()
-    job = request.args.get("job", type=int)
+    job = request.args.get("job", type=db_id)
     if job:
         stmt = stmt.where(Dispatch.job_order_id == job)
     counts = queries.stage_counts(stmt)
     listed, stage = _stage_filter(stmt)
-    pagination = db.paginate(_ordered(listed), page=_page(), per_page=PER_PAGE,
-                             error_out=False)
+    pagination = paginate(_ordered(listed), per_page=PER_PAGE)
     base_args = {"job": job} if job else {}
     return render_template("dispatch/workers.html", jobs=jobs, job=job, counts=counts,
                            stages=queries.ALL_STAGES, stage=stage, pagination=pagination,

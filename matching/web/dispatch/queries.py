@@ -25,6 +25,7 @@ from matching.models import (
 )
 from matching.models.jobs import latest_decisions_subquery
 from matching.operations import dispatch as ops
+from matching.web.params import db_id
 
 #: Stages where a dispatch is still moving; the board shows these unless asked otherwise.
 OPEN_STAGES = tuple(s for s in STAGES if s != "completed")
@@ -78,7 +79,7 @@ class BoardFilters:
     def from_args(cls, args) -> "BoardFilters":
         """Read the GET filters, ignoring anything that is not a known value."""
         stage = args.get("stage")
-        return cls(job=args.get("job", type=int), employer=args.get("employer", type=int),
+        return cls(job=args.get("job", type=db_id), employer=args.get("employer", type=db_id),
                    stage=stage if stage in ALL_STAGES else None,
                    missing=args.get("missing") in ("y", "1", "on"),
                    expiring=args.get("expiring") in ("y", "1", "on"))

@@ -30,6 +30,7 @@ from matching.web.jobs.forms import (
     status_label,
     visa_label,
 )
+from matching.web.params import paginate
 from matching.web.trainees.forms import level_label
 
 MANAGERS = ("admin", "employer")
@@ -88,9 +89,7 @@ def index():
     if field in FIELDS:
         stmt = stmt.where(JobOrder.field == field)
     stmt = stmt.order_by(JobOrder.created_at.desc(), JobOrder.id.desc())
-    pagination = db.paginate(stmt, page=request.args.get("page", 1, type=int),
-                             per_page=current_app.config.get("JOBS_PER_PAGE", 25),
-                             error_out=False)
+    pagination = paginate(stmt, per_page=current_app.config.get("JOBS_PER_PAGE", 25))
     filters = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
     return render_template("jobs/index.html", form=form, pagination=pagination,
                            counts=decision_counts(j.id for j in pagination.items),

@@ -23,12 +23,12 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from matching import access
-from matching.extensions import db
 from matching.models import Trainee
 from matching.operations import registry
 from matching.operations.registry import RegistryError
 from matching.vocab import PROVINCES, SKILL_CATALOGUE
 from matching.web.forms import show_refusal
+from matching.web.params import paginate
 from matching.web.trainees import bp, queries
 from matching.web.trainees.forms import (
     CertificateForm,
@@ -64,9 +64,7 @@ def index():
     # The list shows each trainee's skills: one extra query per page, not one per row.
     stmt = queries.filtered_trainees(current_user, request.args).options(
         selectinload(Trainee.skills))
-    pagination = db.paginate(stmt, page=request.args.get("page", 1, type=int),
-                             per_page=current_app.config["TRAINEES_PER_PAGE"],
-                             error_out=False)
+    pagination = paginate(stmt, per_page=current_app.config["TRAINEES_PER_PAGE"])
     return render_template("trainees/index.html", form=form, pagination=pagination,
                            filters=queries.list_args(request.args))
 
