@@ -83,7 +83,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def configure_auth(app: Flask) -> None:
     from matching.i18n import _l
-    from matching.models import User
+    from matching.operations.accounts import load_session_user
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -93,8 +93,9 @@ def configure_auth(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str):
+        # Sessions and remember-me cookies carry "<id>:<session token>" (User.get_id).
+        return load_session_user(session_id)
 
 
 def configure_i18n(app: Flask) -> None:

@@ -62,6 +62,14 @@ class User(UserMixin, db.Model):
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
+    def get_id(self) -> str:
+        """What every session and remember-me cookie stores: the id and the session token.
+
+        Flask-Login's alternative id: ``load_session_user`` accepts the pair only while the
+        token is current, so rotating it ends every session at once.
+        """
+        return f"{self.id}:{self.session_token}"
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 

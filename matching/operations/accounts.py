@@ -1,5 +1,6 @@
 """Organisations, users, log-in with throttling."""
 
+import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from matching.i18n import ROLE_LABELS as _ROLE_LABELS
 from matching.i18n import _l
 from matching.models import Organisation, User
 from matching.models._common import utcnow
-from matching.models.orgs import ORG_KINDS, ROLE_ORG_KIND, ROLES
+from matching.models.orgs import ORG_KINDS, ROLE_ORG_KIND, ROLES, new_session_token
 from matching.vocab import PROVINCES
 
 #: Countries an organisation may be registered in (Vietnam sends, Japan receives).
@@ -88,8 +89,28 @@ def _dummy_hash() -> str:
     return generate_password_hash("no account has this password")
 
 
+def load_session_user(session_id: str) -> User | None:
+    """The user a session or remember-me cookie names, if its session token is still current."""
+    user_id, _, token = (session_id or "").partition(":")
+    # A bound on the digits keeps the id within a 64-bit integer (a forged or old cookie).
+    if not (user_id.isdigit() and len(user_id) <= 18 and token):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Rotate the user's session token: every session and remember-me cookie ends."""
+    user.session_token = new_session_token()
+    log.info("all sessions of %s ended", user.email)
+
+
 def change_password(user: User, password: str) -> None:
+    """Set a new password and end every session (the caller logs the current one back in)."""
     user.set_password(password)
+    end_all_sessions(user)
     db.session.commit()
 
 
@@ -153,9 +174,10 @@ def update_user(user: User, *, name: str, role: str, org: Organisation, active: 
     if password:
         _check_password(password)
         user.set_password(password)
-        # A new password set by an administrator is how a locked-out user gets back in.
-        user.failed_logins = 0
-        user.locked_until = None
+    if password or (user.active and not active):
+        # Whoever knew the old password, or a deactivated account, keeps no open session,
+        # and no remember-me cookie works again after a later reactivation.
+        end_all_sessions(user)
     user.name, user.role, user.organisation, user.active = name.strip(), role, org, active
     user.locale = locale or None
     db.session.commit()

@@ -30,6 +30,7 @@ from matching.web.admin.forms import (
     UserFilterForm,
     country_choices,
 )
+from matching.web.auth.routes import log_back_in
 from matching.web.forms import show_refusal
 from matching.web.params import db_id, paginate
 
@@ -219,6 +220,8 @@ def user_edit(user_id: int):
         except AccountError as exc:
             show_refusal(form, exc)
         else:
+            if user.id == current_user.id and form.password.data:
+                log_back_in(user)  # one's own new password ends the other sessions only
             flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.users", q=user.email))
     return render_template("admin/user_form.html", form=form, user=user)

@@ -1,11 +1,12 @@
-"""Log in, log out, change one's password."""
+"""Log in, log out (here or everywhere), change one's password."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from matching.operations.accounts import authenticate, change_password
+from matching.extensions import db
+from matching.operations.accounts import authenticate, change_password, end_all_sessions
 from matching.web.auth import bp
 from matching.web.auth.forms import LoginForm, PasswordForm
 from matching.web.main.routes import safe_next
@@ -32,9 +33,37 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    if _remembered():
+        # The remember-me cookie is a long-lived bearer token (the same "<id>:<token>" on
+        # every device that kept the user logged in): it ends for good only when the token
+        # rotates, which ends the user's other sessions too.
+        end_all_sessions(current_user)
+        db.session.commit()
     logout_user()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You have been logged out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _remembered() -> bool:
+    """Whether this browser holds (or is about to receive) a remember-me cookie."""
+    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return cookie_name in request.cookies or session.get("_remember") == "set"
+
+
+def log_back_in(user) -> None:
+    """After the user's own password change: the new token ended this session as well, so
+    start it again (with a new remember-me cookie if this browser had one)."""
+    login_user(user, remember=_remembered())
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -46,6 +75,7 @@ def password():
             form.current.errors.append(_("The current password is wrong."))
         else:
             change_password(current_user, form.new.data)
+            log_back_in(current_user._get_current_object())  # the user, not the proxy
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/password.html", form=form)
