@@ -6,9 +6,10 @@ import secrets
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matching import config
-from matching.extensions import babel, csrf, db, login_manager, migrate
+from matching.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,13 @@ def configure_auth(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy every request comes from the proxy: without this the per-IP
+        # log-in limit would count everybody together.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
 
     @login_manager.user_loader
     def load_user(session_id: str):

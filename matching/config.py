@@ -38,9 +38,19 @@ class Defaults:
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    # Login throttling: after this many failures in a row the account is locked for a while.
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCKOUT = timedelta(minutes=15)
+    # Log-in throttling (matching.web.auth.throttle): failed log-ins per (e-mail address,
+    # client IP), then per client IP across addresses; past a limit the form answers 429 with
+    # Retry-After until the window has passed. No account is ever locked.
+    LOGIN_LIMITS_PER_ADDRESS = "5 per minute; 20 per hour; 50 per day"
+    LOGIN_LIMITS_PER_IP = "30 per minute; 200 per hour"
+    # Where the counters live: Redis (shared by every worker and server) when set, e.g.
+    # "redis://127.0.0.1:6379/0"; otherwise the memory of each process.
+    REDIS_URL = None
+    # Should Redis be unreachable, count in memory rather than refuse every log-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # How many reverse proxies (setting X-Forwarded-For) stand in front of the app: the
+    # client IP the throttling counts by is then the one they report, not the proxy's.
+    TRUSTED_PROXIES = 0
 
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads (imports) up to 20 MiB
     IMPORT_MAX_ROWS = 200_000
@@ -61,6 +71,10 @@ def from_environment(environ=os.environ) -> dict:
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if environ.get(key):
             out[key] = _env_bool(environ[key])
+    if environ.get("REDIS_URL"):
+        out["REDIS_URL"] = environ["REDIS_URL"]
+    if environ.get("TRUSTED_PROXIES"):
+        out["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("BABEL_DEFAULT_LOCALE"):
         out["BABEL_DEFAULT_LOCALE"] = environ["BABEL_DEFAULT_LOCALE"]
     return out

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+# Only the log-in form has limits (matching.web.auth.throttle). The storage comes from the
+# app's RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, memory otherwise): it belongs to
+# the limiter, so the last app bound wins, which gives each test app fresh counters.
+# A moving window, so a burst across a window boundary does not double the allowance.
+limiter = Limiter(get_remote_address, strategy="moving-window", headers_enabled=True)

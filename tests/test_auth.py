@@ -1,4 +1,7 @@
-"""Log-in, throttling, log-out, redirects, cookies, CSRF, passwords, languages, `users create`."""
+"""Log-in, log-out, redirects, cookies, CSRF, passwords, languages, `users create`.
+
+Throttling: test_throttle.py; sessions and remember-me cookies: test_sessions.py.
+"""
 
 import re
 from datetime import timedelta
@@ -100,46 +103,6 @@ def test_deactivation_ends_an_open_session(client, make_user, login):
     db.session.commit()
     response = client.get("/")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
-
-
-def test_repeated_failures_lock_the_account_until_the_lockout_ends(app, english, make_user):
-    user = make_user(role="department")
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    assert limit == 5
-    for _ in range(limit - 1):
-        response = _post_login(english, user.email, "guess")
-        assert "blocked" not in response.get_data(as_text=True)
-    response = _post_login(english, user.email, "guess")
-    assert "Log-in is blocked until" in response.get_data(as_text=True)
-
-    # Even the right password is refused while the lock lasts.
-    response = _post_login(english, user.email, PASSWORD)
-    assert response.status_code == 200
-    assert "Log-in is blocked until" in response.get_data(as_text=True)
-    assert not _logged_in(english)
-    db.session.refresh(user)
-    assert user.locked_until > utcnow() + timedelta(minutes=10)
-
-    # Time passes: the lock has ended.
-    user.locked_until = utcnow() - timedelta(seconds=1)
-    db.session.commit()
-    response = _post_login(english, user.email, PASSWORD)
-    assert response.status_code == 302
-    assert _logged_in(english)
-    db.session.refresh(user)
-    assert user.failed_logins == 0 and user.locked_until is None
-
-
-def test_success_resets_the_failure_count(app, client, make_user):
-    user = make_user(role="department")
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
-        _post_login(client, user.email, "guess")
-    assert _post_login(client, user.email, PASSWORD).status_code == 302
-    client.post("/auth/logout")
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
-        _post_login(client, user.email, "guess")
-    # Not locked: the earlier failures were forgiven by the successful log-in.
-    assert _post_login(client, user.email, PASSWORD).status_code == 302
 
 
 def test_logout_is_post_only(client, make_user, login):

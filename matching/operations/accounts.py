@@ -1,14 +1,11 @@
-"""Organisations, users, log-in with throttling."""
+"""Organisations, users, log-in and sessions (throttling: ``matching.web.auth.throttle``)."""
 
 import hmac
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
-from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from matching.extensions import db
@@ -43,45 +40,28 @@ class AccountError(ValueError):
         self.field = field
 
 
-@dataclass
-class LoginResult:
-    user: User | None
-    locked_until: datetime | None = None
-
-
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def authenticate(email: str, password: str) -> LoginResult:
-    """Check credentials, counting failures; lock the account after too many in a row.
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or ``None``; records the time of a success.
 
-    A locked account refuses even the right password until the lock ends, so guessing
-    gains nothing. Unknown e-mails get the same answer as wrong passwords.
+    Failures change nothing in the database: throttling is per (address, client IP) in
+    ``matching.web.auth.throttle``, so nobody can lock another person's account by
+    guessing. Unknown e-mails get the same answer, in the same time, as wrong passwords.
     """
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-    now = utcnow()
     if user is None:
         # Spend the same time as a real check, so response times do not reveal which
         # e-mails have an account.
         check_password_hash(_dummy_hash(), password or "")
-        return LoginResult(None)
-    if user.locked_until and user.locked_until > now:
-        return LoginResult(None, locked_until=user.locked_until)
+        return None
     if not user.check_password(password) or not user.is_active:
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + current_app.config["LOGIN_LOCKOUT"]
-            user.failed_logins = 0
-            log.warning("login locked for %s after repeated failures", user.email)
-        db.session.commit()
-        return LoginResult(None, locked_until=user.locked_until if user.locked_until
-                           and user.locked_until > now else None)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+        return None
+    user.last_login_at = utcnow()
     db.session.commit()
-    return LoginResult(user)
+    return user
 
 
 @cache

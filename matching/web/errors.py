@@ -1,9 +1,13 @@
 """Translated error pages; JSON-free on purpose: every client here is a browser or the CLI."""
 
+import math
+import time
+
 from flask import render_template
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
-from matching.extensions import db
+from matching.extensions import db, limiter
 from matching.i18n import _l
 
 _MESSAGES = {
@@ -15,6 +19,8 @@ _MESSAGES = {
           _l("The page you asked for does not exist or is not available to you.")),
     413: (_l("File too large"),
           _l("The uploaded file is larger than the limit of 20 MB.")),
+    429: (_l("Too many attempts"),
+          _l("There have been too many failed attempts. Please wait a while and try again.")),
     500: (_l("Something went wrong"),
           _l("An unexpected error occurred. It has been logged; please try again later.")),
 }
@@ -26,6 +32,18 @@ def _render(code: int, title=None, message=None):
                            message=message or default_message), code
 
 
+def _retry_message():
+    breached = limiter.current_limit
+    if breached is None:
+        return None
+    seconds = int(breached.reset_at - time.time())  # as Flask-Limiter's Retry-After
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext("There have been too many failed attempts. Please try again in "
+                    "%(num)d minute.",
+                    "There have been too many failed attempts. Please try again in "
+                    "%(num)d minutes.", minutes)
+
+
 def register(app) -> None:
     for code in (400, 403, 404, 413):
         app.register_error_handler(code, lambda e, code=code: _render(code))
@@ -34,6 +52,11 @@ def register(app) -> None:
     def csrf_error(_e):
         return _render(400, message=_l("The form has expired or was not sent from this site. "
                                        "Please reload the page and try again."))
+
+    @app.errorhandler(429)
+    def too_many_attempts(_e):
+        # The same words for every address, known or not; Flask-Limiter adds Retry-After.
+        return _render(429, message=_retry_message())
 
     @app.errorhandler(500)
     def internal_error(_e):

@@ -13,7 +13,6 @@ from flask_login import current_user
 from matching import access
 from matching.extensions import db
 from matching.models import Organisation, User
-from matching.models._common import utcnow
 from matching.operations.accounts import (
     AccountError,
     create_user,
@@ -172,7 +171,7 @@ def users():
     # User.organisation is eagerly joined by the model, so the list costs no extra queries.
     stmt = stmt.order_by(User.email)
     page = paginate(stmt, per_page=_per_page())
-    return render_template("admin/users.html", page=page, filters=filters, now=utcnow(),
+    return render_template("admin/users.html", page=page, filters=filters,
                            args=_set(role=role, organisation=org_id, q=query))
 
 

@@ -1,32 +1,31 @@
 """Log in, log out (here or everywhere), change one's password."""
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from matching.extensions import db
+from matching.extensions import db, limiter
 from matching.operations.accounts import authenticate, change_password, end_all_sessions
-from matching.web.auth import bp
+from matching.web.auth import bp, throttle
 from matching.web.auth.forms import LoginForm, PasswordForm
 from matching.web.main.routes import safe_next
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(throttle.per_address, key_func=throttle.address_and_ip, methods=["POST"],
+               deduct_when=throttle.failed)
+@limiter.limit(throttle.per_ip, methods=["POST"], deduct_when=throttle.failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = authenticate(form.email.data, form.password.data)
-        if result.user is not None:
-            login_user(result.user, remember=form.remember.data)
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
-        if result.locked_until is not None:
-            flash(_("Too many failed attempts. Log-in is blocked until %(time)s.",
-                    time=format_datetime(result.locked_until, "short")), "error")
-        else:
-            flash(_("Wrong e-mail or password."), "error")
+        throttle.count_failure()
+        flash(_("Wrong e-mail or password."), "error")
     return render_template("auth/login.html", form=form)
 
 
