@@ -38,6 +38,7 @@ from matching.operations.tables import (
     short,
     text_parser,
 )
+from matching.validation import PAST_EVENT, InvalidValue, check_date
 from matching.vocab import fold
 
 __all__ = ["DECISION_COLUMNS", "import_decisions", "import_decisions_file",
@@ -133,6 +134,10 @@ def _decided_at(text: str) -> datetime:
         value = value.astimezone(UTC).replace(tzinfo=None)  # stored as naive UTC
     if value > utcnow() + FUTURE_TOLERANCE:
         raise CellError(_l("The decision time %(value)s is in the future.", value=short(text)))
+    try:
+        check_date(value.date(), "decided_at", PAST_EVENT)
+    except InvalidValue as exc:
+        raise CellError(exc.message) from None
     return value
 
 

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from matching.extensions import db
 from matching.i18n import _l
@@ -21,8 +22,10 @@ from matching.operations.tables import (
     Row,
     RowError,
     cell_text,
+    parse_date,
     read_table,
 )
+from matching.validation import DateWindow, InvalidValue, check_date, check_text
 
 #: How many rows are checked between two calls of an import's ``progress``.
 PROGRESS_EVERY = 500
@@ -127,8 +130,10 @@ def parse_cells(line: int, row: dict[str, str], columns: Iterable[str],
                 values[column] = blanks.get(column)
             continue
         try:
+            # Line breaks and tabs may stay: every text parser folds them into a space.
+            check_text(text, column, multiline=True)
             values[column] = parsers[column](text)
-        except CellError as exc:
+        except (CellError, InvalidValue) as exc:
             errors.append(RowError(line, column, exc.message))
             bad = True
     if row.get(""):
@@ -136,6 +141,18 @@ def parse_cells(line: int, row: dict[str, str], columns: Iterable[str],
                                               "header.")))
         bad = True
     return None if bad else values
+
+
+def date_parser(window: DateWindow, column: str) -> Callable[[str], date]:
+    """``parse_date``, then the dates ``window`` allows (``matching.validation``)."""
+
+    def parse(text: str) -> date:
+        try:
+            return check_date(parse_date(text), column, window)
+        except InvalidValue as exc:
+            raise CellError(exc.message) from None
+
+    return parse
 
 
 def numbered_rows(rows) -> list[tuple[int, dict[str, str]]]:

@@ -27,7 +27,12 @@ from matching.formats import (
 from matching.i18n import _l
 from matching.models import Trainee, trainee_skills
 from matching.models._common import utcnow
-from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
+from matching.operations.import_steps import (
+    TableFormat,
+    all_or_nothing,
+    date_parser,
+    parsed_rows,
+)
 from matching.operations.skills import ensure_skill_ids
 from matching.operations.tables import (
     CellError,
@@ -48,6 +53,7 @@ from matching.operations.tables import (
     short,
     text_parser,
 )
+from matching.validation import MAX_AGE, MIN_AGE, PLANNED, age_on
 from matching.vocab import fold, japanese_rank
 from matching.vocab.skills import parse_skills
 
@@ -159,8 +165,8 @@ def _birth_date(text: str) -> date:
     today = date.today()
     if born > today:
         raise CellError(_l("The date of birth %(value)s is in the future.", value=short(text)))
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    if not 15 <= age <= 65:
+    age = age_on(born, today)
+    if not MIN_AGE <= age <= MAX_AGE:
         raise CellError(_l("The date of birth %(value)s gives an age of %(age)d; trainees "
                            "must be 15 to 65 years old.", value=short(text), age=age))
     return born
@@ -267,7 +273,8 @@ def _parsers(scope: str | None) -> dict[str, Callable[[str], object]]:
     return {
         "external_id": text_parser(64), "full_name": text_parser(200),
         "school": text_parser(200),
-        "date_of_birth": memo(_birth_date), "available_from": memo(parse_date),
+        "date_of_birth": memo(_birth_date),
+        "available_from": memo(date_parser(PLANNED, "available_from")),
         "gender": memo(_gender), "province": memo(_province(scope)),
         "field": memo(parse_field), "skills": memo(_skills),
         "japanese_level": memo(parse_japanese_level), "training_hours": _hours,

@@ -21,7 +21,12 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder
 from matching.models._common import utcnow
-from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
+from matching.operations.import_steps import (
+    TableFormat,
+    all_or_nothing,
+    date_parser,
+    parsed_rows,
+)
 from matching.operations.organisations import OrganisationIndex, create_employers, name_key
 from matching.operations.tables import (
     CellError,
@@ -29,13 +34,13 @@ from matching.operations.tables import (
     RowError,
     chunks,
     memo,
-    parse_date,
     parse_field,
     parse_japanese_level,
     parse_prefecture,
     short,
     text_parser,
 )
+from matching.validation import PLANNED
 from matching.vocab import fold, japanese_rank
 from matching.vocab.folding import fold_key
 from matching.vocab.skills import parse_skills
@@ -223,7 +228,7 @@ def _parsers() -> dict[str, Callable[[str], object]]:
         "required_skills": memo(_skills), "preferred_skills": memo(_skills),
         "min_japanese_level": memo(parse_japanese_level), "headcount": _headcount,
         "prefecture": memo(parse_prefecture), "monthly_salary_jpy": _salary,
-        "start_date": memo(parse_date), "visa_track": memo(_visa_track),
+        "start_date": memo(date_parser(PLANNED, "start_date")), "visa_track": memo(_visa_track),
         "status": memo(_status),
     }
 

@@ -15,6 +15,7 @@ from matching.operations.accounts import (
     PROVINCIAL_KINDS,
 )
 from matching.vocab import PROVINCES, fold
+from matching.web.forms import Form
 
 
 def _strip(value):
@@ -68,7 +69,7 @@ def organisation_choices(include_schools: bool = False) -> dict[str, list[tuple[
     return groups
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     code = StringField(
         _l("Code"), filters=[_slug],
@@ -96,7 +97,7 @@ class OrganisationForm(FlaskForm):
             raise ValueError(_("A labour department or vocational school must be in Vietnam."))
 
 
-class _UserFields(FlaskForm):
+class _UserFields(Form):
     name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=200)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])

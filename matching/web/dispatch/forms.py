@@ -20,6 +20,8 @@ from wtforms.widgets import HiddenInput
 
 from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS, _l, label, locale_code
 from matching.models import DOCUMENT_KINDS, EXITS, STAGES
+from matching.validation import DOCUMENT_ISSUED, EXPIRES, PAST_EVENT, PLANNED, DateWithin
+from matching.web.forms import Form
 from matching.web.trainees.forms import province_choices
 
 _INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
@@ -76,7 +78,7 @@ class ProvinceForm(FlaskForm):
         self.province.choices = province_choices(locale_code(), _l("All provinces"))
 
 
-class MoveForm(FlaskForm):
+class MoveForm(Form):
     """Move a dispatch to its next stage or out of the pipeline."""
 
     # Not validated against the choices here: a move chosen on a page that is out of date
@@ -86,7 +88,8 @@ class MoveForm(FlaskForm):
     version = _version_field()
     happened_on = DateField(_l("Date it happened"), default=date.today,
                             invalid_value_message=_INVALID_DATE,
-                            validators=[InputRequired(_l("Enter the date it happened."))])
+                            validators=[InputRequired(_l("Enter the date it happened.")),
+                                        DateWithin(PAST_EVENT)])
     note = TextAreaField(_l("Note"), filters=_strip, validators=[
         Optional(), Length(max=1000, message=_l("The note can have at most %(max)d characters."))])
     submit = SubmitField(_l("Record the move"))
@@ -107,16 +110,16 @@ class MoveForm(FlaskForm):
             raise ValidationError(_l("Choose where the dispatch moves."))
 
 
-class PlannedDepartureForm(FlaskForm):
+class PlannedDepartureForm(Form):
     """The planned departure date, which document expiry is checked against."""
 
     version = _version_field()
     planned_departure = DateField(_l("Planned departure"), invalid_value_message=_INVALID_DATE,
-                                  validators=[Optional()])
+                                  validators=[Optional(), DateWithin(PLANNED)])
     submit = SubmitField(_l("Save the date"))
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(Form):
     """A document of the dispatch (COE, visa, flight…) or of its worker (passport…)."""
 
     kind = SelectField(_l("Document"), invalid_choice_message=_l("Choose a value from the list."))
@@ -125,9 +128,9 @@ class DocumentForm(FlaskForm):
         Optional(), Length(max=64, message=_l("The number can have at most %(max)d characters."))])
     issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
                           description=_l("For a flight ticket: the date of the flight."),
-                          validators=[Optional()])
+                          validators=[Optional(), DateWithin(DOCUMENT_ISSUED)])
     expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
-                           validators=[Optional()])
+                           validators=[Optional(), DateWithin(EXPIRES)])
     file = FileField(_l("File (PDF, JPEG or PNG, optional)"), validators=[
         FileAllowed(DOCUMENT_EXTENSIONS, _l("Only PDF, JPEG and PNG files can be attached."))])
     submit = SubmitField(_l("Add the document"))

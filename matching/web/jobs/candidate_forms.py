@@ -1,15 +1,15 @@
 """The decision buttons on candidate cards and profiles (one small POST form each)."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from matching.i18n import _l
 from matching.models import DECISIONS
 from matching.operations.decisions import NOTE_LIMIT
+from matching.web.forms import Form
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """``decision`` comes from the button pressed; ``confirm`` is set on the headcount
     confirmation page; ``next`` brings the employer back where they clicked."""
 

@@ -29,8 +29,10 @@ from matching.operations.jobs import (
     SKILLS_LIMIT,
     allowed_statuses,
 )
+from matching.validation import PLANNED, DateWithin
 from matching.vocab import PREFECTURES
 from matching.vocab.skills import parse_skills
+from matching.web.forms import Form
 from matching.web.trainees.forms import field_choices, level_choices
 
 JOB_STATUS_LABELS = {
@@ -100,7 +102,7 @@ class YenField(IntegerField):
         super().process_formdata(valuelist)
 
 
-class JobOrderForm(FlaskForm):
+class JobOrderForm(Form):
     """Post or edit a job order. ``user`` decides whether the employer can be chosen."""
 
     employer_id = SelectField(_l("Employer"), invalid_choice_message=_INVALID_CHOICE,
@@ -136,7 +138,7 @@ class JobOrderForm(FlaskForm):
             "Enter a monthly salary from %(min)s to %(max)s yen."))])
     start_date = DateField(_l("Start date"),
                            invalid_value_message=_l("Enter a valid date (YYYY-MM-DD)."),
-                           validators=[Optional()])
+                           validators=[Optional(), DateWithin(PLANNED)])
     visa_track = SelectField(_l("Visa track"), default="SSW1",
                              invalid_choice_message=_INVALID_CHOICE)
     agency_id = SelectField(_l("Partner agency"), default="",

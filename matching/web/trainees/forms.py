@@ -4,7 +4,6 @@ every validator and parse error carries its own translatable message.
 
 import re
 import unicodedata
-from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -33,11 +32,21 @@ from wtforms.validators import (
 
 from matching.i18n import GENDER_LABELS, STATUS_LABELS, _l, locale_code
 from matching.models import TRAINEE_STATUSES
+from matching.validation import (  # noqa: F401 (MIN_AGE, MAX_AGE, age_on: kept importable)
+    EXPIRES,
+    ISSUED,
+    MAX_AGE,
+    MIN_AGE,
+    PLANNED,
+    DateWithin,
+    InvalidValue,
+    age_on,
+    check_birth_date,
+)
 from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold
 from matching.vocab.languages import CERTIFICATE_LANGUAGES, CERTIFICATE_TESTS, LEVEL_CHOICES
 from matching.vocab.skills import parse_skills
-
-MIN_AGE, MAX_AGE = 15, 65
+from matching.web.forms import Form
 
 LEVEL_LABELS = {"none": _l("None"), "JFT-A2": _l("JFT-Basic A2")}
 LANGUAGE_LABELS = {"ja": _l("Japanese"), "ko": _l("Korean"), "de": _l("German"),
@@ -85,10 +94,6 @@ def language_label(code: str | None) -> str:
     return str(LANGUAGE_LABELS.get(code or "", code or ""))
 
 
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def _by_label(pairs) -> list[tuple[str, str]]:
     """Alphabetical by label as a Vietnamese reader expects (Đ next to D, not after Z)."""
     return sorted(pairs, key=lambda pair: fold(str(pair[1])))
@@ -112,7 +117,7 @@ def province_choices(locale: str, blank) -> list[SelectChoice]:
     return _choices(_by_label((p.code, p.name(locale)) for p in PROVINCES.values()), blank)
 
 
-class TraineeForm(FlaskForm):
+class TraineeForm(Form):
     """Register or edit a trainee. ``user`` decides whether the province can be chosen."""
 
     external_id = StringField(_l("Trainee ID"), filters=_strip, validators=[
@@ -160,7 +165,7 @@ class TraineeForm(FlaskForm):
         _l("Preferred prefectures"),
         invalid_choice_message=_l("Choose prefectures from the list."))
     available_from = DateField(_l("Available from"), invalid_value_message=_INVALID_DATE,
-                               validators=[Optional()])
+                               validators=[Optional(), DateWithin(PLANNED)])
     email = EmailField(_l("E-mail"), filters=_strip, validators=[
         Optional(),
         Email(_l("Enter a valid e-mail address.")),
@@ -194,9 +199,10 @@ class TraineeForm(FlaskForm):
     def validate_date_of_birth(self, field):
         if field.data is None:
             return
-        if not MIN_AGE <= age_on(field.data, date.today()) <= MAX_AGE:
-            raise ValidationError(_l("The trainee must be between %(min)d and %(max)d years old.",
-                                     min=MIN_AGE, max=MAX_AGE))
+        try:
+            check_birth_date(field.data)
+        except InvalidValue as exc:
+            raise ValidationError(exc.message) from None
 
     def validate_skills(self, field):
         if any(len(slug) > 80 for slug in parse_skills(field.data)):
@@ -268,7 +274,7 @@ class SearchForm(FlaskForm):
                                      ("desc", _l("Descending"))))
 
 
-class CertificateForm(FlaskForm):
+class CertificateForm(Form):
     """A language certificate on the trainee page."""
 
     language = SelectField(_l("Language"), default="ja", invalid_choice_message=_INVALID_CHOICE)
@@ -279,9 +285,10 @@ class CertificateForm(FlaskForm):
                          validators=[Optional(), NumberRange(
                              min=0, max=1000, message=_l("Enter a score from 0 to 1000."))])
     issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
-                          validators=[InputRequired(_l("Enter the issue date."))])
+                          validators=[InputRequired(_l("Enter the issue date.")),
+                                      DateWithin(ISSUED)])
     expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
-                           validators=[Optional()])
+                           validators=[Optional(), DateWithin(EXPIRES)])
     submit = SubmitField(_l("Add certificate"))
 
     def __init__(self, *args, **kwargs):
