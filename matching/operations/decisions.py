@@ -28,12 +28,15 @@ from matching.i18n import _l
 from matching.models import DECISIONS, Decision, JobOrder, Trainee
 from matching.models.jobs import latest_decisions_subquery
 from matching.operations.dispatch import ENDED_BEFORE_DEPARTURE, create_dispatch, dispatch_for
+from matching.operations.locks import lock_rows
 
 log = logging.getLogger(__name__)
 
 NOTE_LIMIT = 1000  # the size of decisions.note
 #: Job order statuses in which decisions may be recorded.
 DECIDING_STATUSES = ("open", "filled")
+NO_LONGER_AVAILABLE = _l("This candidate is no longer available: they have been selected for "
+                         "another job order or left the registry.")
 
 
 class DecisionError(ValueError):
@@ -97,8 +100,17 @@ def record_decision(job: JobOrder, trainee: Trainee, decision: str, user, note: 
     note = " ".join((note or "").split()) or None
     if note and len(note) > NOTE_LIMIT:
         raise DecisionError(_l("The note can have at most %(max)d characters.", max=NOTE_LIMIT))
+    # From here to the commit, nobody else decides on this job order (and, for a selection,
+    # on this worker): the repeat, headcount and availability checks below see every
+    # decision committed before, and theirs cannot slip in between check and write.
+    lock_rows(*((job, trainee) if decision == "selected" else (job,)))
+    if job.status not in DECIDING_STATUSES:
+        raise DecisionError(_l("Decisions can be recorded only while the job order is open. "
+                               "Publish or reopen it first."))
     if db.session.scalar(sa.select(Trainee.id).where(
             Trainee.id == trainee.id, access.is_job_candidate(job))) is None:
+        if trainee.status == "in_process":  # most likely taken by another job order just now
+            raise NotACandidate(NO_LONGER_AVAILABLE)
         raise NotACandidate(_l("This trainee is not a candidate for this job order."))
 
     latest = latest_decision(job, trainee.id)
@@ -141,8 +153,7 @@ def _check_selectable(job: JobOrder, trainee: Trainee) -> None:
                                "cannot be selected for it again."))
     if ended is None and trainee.status != "available":
         # Shortlisted here, then selected by another job order (or deployed, withdrawn...).
-        raise DecisionError(_l("This candidate is no longer available: they have been "
-                               "selected for another job order or left the registry."))
+        raise DecisionError(NO_LONGER_AVAILABLE)
 
 
 def _open_dispatch(job: JobOrder, trainee: Trainee, user) -> None:
