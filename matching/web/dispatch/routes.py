@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from matching import access
 from matching.extensions import db
 from matching.i18n import fmt_list
-from matching.models import STAGES, Dispatch, Document, StatusEvent
+from matching.models import STAGES, Dispatch, StatusEvent
 from matching.operations import dispatch as ops
 from matching.web.dispatch import bp, queries
 from matching.web.dispatch.forms import (
@@ -102,7 +102,7 @@ def _load(dispatch_id: int) -> Dispatch:
 def _render_view(dispatch: Dispatch, *, move_form=None, document_form=None, status=200,
                  stale=None):
     can_move = access.can_move_dispatch(current_user, dispatch)
-    documents = ops.dispatch_documents(dispatch)
+    documents = db.session.scalars(access.dispatch_documents_select(current_user, dispatch)).all()
     moves, requirements, edit_form = [], [], None
     if can_move:
         moves = ops.allowed_moves(dispatch, current_user)
@@ -224,12 +224,9 @@ def add_document(dispatch_id: int):
 @access.roles_required(*READERS)
 def document_file(dispatch_id: int, document_id: int):
     """Download a document's file: anyone who may see the dispatch; never cached."""
-    dispatch = access.get_dispatch_or_404(current_user, dispatch_id)
-    document = db.session.get(Document, document_id)
-    belongs = document is not None and (
-        document.dispatch_id == dispatch.id
-        or (document.dispatch_id is None and document.trainee_id == dispatch.trainee_id))
-    if not belongs or not document.file_path:
+    dispatch, document = access.get_dispatch_document_or_404(current_user, dispatch_id,
+                                                             document_id)
+    if not document.file_path:
         abort(404)
     path = ops.document_file_path(document)
     if path is None or not os.path.isfile(path):
