@@ -12,9 +12,10 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from matching.extensions import db
-from matching.models import Decision, Dispatch, JobOrder, Organisation, Trainee, User
+from matching.models import Decision, Dispatch, Document, JobOrder, Organisation, Trainee, User
 from matching.models.jobs import latest_decisions_subquery
 from matching.ranking.pool import eligible  # the pool's one definition of who is shown
+from matching.references import trainee_id_from_ref
 
 # -- roles ---------------------------------------------------------------------------------
 
@@ -174,6 +175,15 @@ def get_candidate_or_404(user, job: JobOrder, trainee_id: int, *options) -> Trai
                       *options)
 
 
+def get_candidate_by_ref_or_404(user, job: JobOrder, ref: str, *options) -> Trainee:
+    """The candidate of ``job`` behind the opaque reference ``ref`` (``matching.references``),
+    for a user who manages ``job``, else 404. Never a trainee id from a URL."""
+    trainee_id = trainee_id_from_ref(job.id, ref)
+    if trainee_id is None:
+        abort(404)
+    return get_candidate_or_404(user, job, trainee_id, *options)
+
+
 def revealed_among(user, trainee_ids, job: JobOrder | None = None) -> set[int]:
     """Which of ``trainee_ids`` ``user`` may see by name among ``job``'s candidates (one
     query)."""
@@ -216,6 +226,35 @@ def can_move_dispatch(user, dispatch: Dispatch) -> bool:
     if user.role == "admin":
         return True
     return user.role == "agency" and dispatch.agency_id == user.organisation_id
+
+
+def dispatch_documents_select(user, dispatch: Dispatch) -> sa.Select:
+    """The documents ``user`` may see on ``dispatch``'s page (and download from it).
+
+    Admin, and the department of the worker's province, see the dispatch's documents and
+    the worker's own papers. The employer and the agency of the dispatch see the worker's
+    papers only while the dispatch is open; once it has ended, only what was recorded for
+    this dispatch before it ended: a later dispatch of the same worker (another employer,
+    another agency) is none of their business, and neither is a passport uploaded for it.
+    """
+    own = Document.dispatch_id == dispatch.id
+    papers = sa.and_(Document.dispatch_id.is_(None), Document.trainee_id == dispatch.trainee_id)
+    stmt = sa.select(Document).order_by(Document.kind, Document.id)
+    if dispatch.is_open or user.role == "admin" or (
+            user.role == "department" and user.province == dispatch.trainee.province):
+        return stmt.where(sa.or_(own, papers))
+    if dispatch.closed_at is None:  # ended before end times were kept: nothing later shown
+        return stmt.where(own)
+    return stmt.where(own, Document.created_at <= dispatch.closed_at)
+
+
+def get_dispatch_document_or_404(user, dispatch_id: int, document_id: int
+                                 ) -> tuple[Dispatch, Document]:
+    """A document shown on a dispatch ``user`` may follow (``dispatch_documents_select``)."""
+    dispatch = get_dispatch_or_404(user, dispatch_id)
+    document = one_or_404(dispatch_documents_select(user, dispatch)
+                          .where(Document.id == document_id))
+    return dispatch, document
 
 
 # -- organisations and users (admin only) ---------------------------------------------------

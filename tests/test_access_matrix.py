@@ -11,6 +11,7 @@ import pytest
 
 from matching.extensions import db
 from matching.models import Dispatch, JobOrder, LanguageCertificate
+from matching.references import candidate_ref
 
 ROLES = ("anonymous", "admin", "department", "other_department", "employer", "agency")
 
@@ -98,11 +99,11 @@ MATRIX = [
     # 404 (not its scope), departments 403. The trainee is in the pool but not shortlisted:
     # the employer sees the anonymised detail, not the résumé; admin sees everything.
     ("jobs.candidates", "GET", "/jobs/{job}/candidates", _jobs(agency=NOT_FOUND)),
-    ("jobs.profile", "GET", "/jobs/{job}/candidates/{trainee}", _jobs(agency=NOT_FOUND)),
-    ("jobs.rirekisho", "GET", "/jobs/{job}/candidates/{trainee}/rirekisho.pdf",
+    ("jobs.profile", "GET", "/jobs/{job}/candidates/{candidate}", _jobs(agency=NOT_FOUND)),
+    ("jobs.rirekisho", "GET", "/jobs/{job}/candidates/{candidate}/rirekisho.pdf",
      _jobs(agency=NOT_FOUND) | {"employer": NOT_FOUND}),
     # Without a decision chosen the click is refused with a message on the candidates page.
-    ("jobs.decide", "POST", "/jobs/{job}/candidates/{trainee}/decision",
+    ("jobs.decide", "POST", "/jobs/{job}/candidates/{candidate}/decision",
      _jobs(own=REDIRECT, agency=NOT_FOUND)),
     ("jobs.decisions", "GET", "/jobs/{job}/decisions", _jobs()),
     # Dispatches: departments and employers are sent from the board to their own views.
@@ -167,7 +168,8 @@ def world(make_user, make_trainee, make_org):
     dispatch, foreign, document = _dispatches(job, users, make_org, make_trainee)
     ids = {"trainee": trainee.id, "cert": cert.id, "org": department.organisation_id,
            "user": department.id, "job": job.id, "dispatch": dispatch.id,
-           "foreign_dispatch": foreign.id, "document": document.id}
+           "foreign_dispatch": foreign.id, "document": document.id,
+           "candidate": candidate_ref(job.id, trainee.id)}
     return users, ids
 
 

@@ -14,6 +14,7 @@ from matching.ranking.features import FEATURES
 from matching.ranking.model import PRIOR, LinearModel
 from matching.ranking.pool import clear_memory_cache
 from matching.ranking.service import model_store
+from matching.references import candidate_ref
 from matching.web.jobs.cards import FEATURE_LABELS, candidate_code
 
 # What must never reach an employer before shortlisting (blind review).
@@ -165,7 +166,7 @@ def test_blind_until_shortlisted(client, login, review, locale):
     employer.locale = locale
     db.session.commit()
     login(employer)
-    profile_url = f"/jobs/{job.id}/candidates/{best.id}"
+    profile_url = f"/jobs/{job.id}/candidates/{candidate_ref(job.id, best.id)}"
     assert_blind(html(client.get(f"/jobs/{job.id}/candidates")))
     hidden_profile = html(client.get(profile_url))
     assert_blind(hidden_profile)
@@ -184,7 +185,7 @@ def test_blind_until_shortlisted(client, login, review, locale):
 def test_rirekisho_of_a_shortlisted_candidate(client, login, review):
     employer, job, (best, *_rest) = review
     login(employer)
-    url = f"/jobs/{job.id}/candidates/{best.id}"
+    url = f"/jobs/{job.id}/candidates/{candidate_ref(job.id, best.id)}"
     client.post(f"{url}/decision", data={"decision": "shortlisted"})
     response = client.get(f"{url}/rirekisho.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -199,7 +200,7 @@ def test_rirekisho_of_a_shortlisted_candidate(client, login, review):
 def test_rejecting_after_shortlisting_hides_the_candidate_again(client, login, review):
     employer, job, (best, *_rest) = review
     login(employer)
-    url = f"/jobs/{job.id}/candidates/{best.id}"
+    url = f"/jobs/{job.id}/candidates/{candidate_ref(job.id, best.id)}"
     client.post(f"{url}/decision", data={"decision": "shortlisted"})
     assert NAME in html(client.get(url))
     client.post(f"{url}/decision", data={"decision": "rejected"})
@@ -239,7 +240,7 @@ def test_impressions_once_an_hour_and_opened(client, login, review, make_user):
     client.get(f"/jobs/{job.id}/candidates")
     assert len(impressions()) == 6
 
-    client.get(f"/jobs/{job.id}/candidates/{trainees[1].id}")
+    client.get(f"/jobs/{job.id}/candidates/{candidate_ref(job.id, trainees[1].id)}")
     opened = [r for r in impressions() if r.opened_at is not None]
     assert [(r.trainee_id, r.id) for r in opened] == [(trainees[1].id, max(
         r.id for r in impressions() if r.trainee_id == trainees[1].id))]
@@ -247,7 +248,7 @@ def test_impressions_once_an_hour_and_opened(client, login, review, make_user):
     client.post("/auth/logout")
     login(make_user(role="admin"))
     client.get(f"/jobs/{job.id}/candidates")
-    client.get(f"/jobs/{job.id}/candidates/{trainees[0].id}")
+    client.get(f"/jobs/{job.id}/candidates/{candidate_ref(job.id, trainees[0].id)}")
     assert len(impressions()) == 6  # an administrator's look is not an impression
     assert sum(r.opened_at is not None for r in impressions()) == 1
 
@@ -279,8 +280,9 @@ def test_only_the_job_orders_employer_reviews(client, login, review, make_user):
     db.session.add(Decision(job_order_id=job.id, trainee_id=best.id, decision="shortlisted",
                             decided_by_id=employer.id))
     db.session.commit()
-    urls = [f"/jobs/{job.id}/candidates", f"/jobs/{job.id}/candidates/{best.id}",
-            f"/jobs/{job.id}/candidates/{best.id}/rirekisho.pdf"]
+    ref = candidate_ref(job.id, best.id)
+    urls = [f"/jobs/{job.id}/candidates", f"/jobs/{job.id}/candidates/{ref}",
+            f"/jobs/{job.id}/candidates/{ref}/rirekisho.pdf"]
     login(make_user(role="employer"))  # another employer: the job order does not exist
     for url in urls:
         assert client.get(url).status_code == 404, url
@@ -300,11 +302,15 @@ def test_a_trainee_outside_the_pool_is_not_a_candidate(client, login, review, ma
     private = make_trainee(consent=False, field="food_manufacturing")
     login(employer)
     for trainee in (busy, private):
-        url = f"/jobs/{job.id}/candidates/{trainee.id}"
+        url = f"/jobs/{job.id}/candidates/{candidate_ref(job.id, trainee.id)}"
         assert client.get(url).status_code == 404
         assert client.post(url + "/decision", data={"decision": "shortlisted"}).status_code \
             == 404
-    assert client.get(f"/jobs/{job.id}/candidates/999999").status_code == 404
+    assert client.get(f"/jobs/{job.id}/candidates/{candidate_ref(job.id, 999999)}"
+                      ).status_code == 404
+    # A trainee's database id, or anything else that is not a reference, finds nobody.
+    for bad in (str(review[2][0].id), "0", "x" * 13, "aaaaaaaaaaaaa", "%00", "9" * 30):
+        assert client.get(f"/jobs/{job.id}/candidates/{bad}").status_code == 404
 
 
 def test_review_is_blind_per_job_order(client, login, make_user, make_trainee):
@@ -329,9 +335,13 @@ def test_review_is_blind_per_job_order(client, login, make_user, make_trainee):
     assert "Phạm Thị Blind" in first
     second = client.get(f"/jobs/{jobs[1].id}/candidates").get_data(as_text=True)
     assert "Phạm Thị Blind" not in second
-    profile = client.get(f"/jobs/{jobs[1].id}/candidates/{trainee.id}").get_data(as_text=True)
+    second_url = f"/jobs/{jobs[1].id}/candidates/{candidate_ref(jobs[1].id, trainee.id)}"
+    profile = client.get(second_url).get_data(as_text=True)
     assert "Phạm Thị Blind" not in profile and "Cà Mau" not in profile
-    assert client.get(f"/jobs/{jobs[1].id}/candidates/{trainee.id}/rirekisho.pdf"
+    assert client.get(second_url + "/rirekisho.pdf").status_code == 404
+    first_url = f"/jobs/{jobs[0].id}/candidates/{candidate_ref(jobs[0].id, trainee.id)}"
+    assert client.get(first_url + "/rirekisho.pdf").status_code == 200
+    # The reference of one job order opens nothing on another (no id to carry across).
+    assert client.get(f"/jobs/{jobs[1].id}/candidates/{candidate_ref(jobs[0].id, trainee.id)}"
                       ).status_code == 404
-    assert client.get(f"/jobs/{jobs[0].id}/candidates/{trainee.id}/rirekisho.pdf"
-                      ).status_code == 200
+    assert f"/candidates/{trainee.id}" not in profile

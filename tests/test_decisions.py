@@ -15,6 +15,7 @@ from matching.operations.decisions import (
 )
 from matching.operations.dispatch import create_dispatch
 from matching.ranking.pool import clear_memory_cache
+from matching.references import candidate_ref
 from matching.web.jobs.cards import candidate_code
 from tests.conftest import PASSWORD, add_job_order
 
@@ -50,7 +51,7 @@ def setting(make_user, make_trainee, make_job, login):
 
 
 def decide(client, job, trainee, decision, **extra):
-    return client.post(f"/jobs/{job.id}/candidates/{trainee.id}/decision",
+    return client.post(f"/jobs/{job.id}/candidates/{candidate_ref(job.id, trainee.id)}/decision",
                        data={"decision": decision, **extra})
 
 
@@ -79,7 +80,7 @@ def test_a_double_click_records_one_decision(client, setting):
 
 def test_back_to_where_the_employer_clicked(client, setting):
     _, job, (a, *_rest) = setting
-    profile = f"/jobs/{job.id}/candidates/{a.id}"
+    profile = f"/jobs/{job.id}/candidates/{candidate_ref(job.id, a.id)}"
     assert decide(client, job, a, "interviewed", next=profile).location.endswith(profile)
     evil = decide(client, job, a, "rejected", next="https://evil.example/")
     assert evil.location.endswith(f"/jobs/{job.id}/candidates")
@@ -122,7 +123,8 @@ def test_selecting_opens_the_dispatch_and_leaves_every_pool(client, setting, mak
     other_page = text(client.get(f"/jobs/{other_job.id}/candidates"))
     assert candidate_code(other_job.id, b.id) in other_page
     assert candidate_code(other_job.id, a.id) not in other_page
-    assert client.get(f"/jobs/{other_job.id}/candidates/{a.id}").status_code == 404
+    assert client.get(f"/jobs/{other_job.id}/candidates/{candidate_ref(other_job.id, a.id)}"
+                      ).status_code == 404
 
 
 def test_a_worker_selected_elsewhere_cannot_be_selected_again(client, setting, make_user,

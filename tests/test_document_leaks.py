@@ -46,7 +46,7 @@ def people(make_org, make_user, make_trainee):
 
 
 def _select(client, switch_login, employer, job, worker) -> Dispatch:
-    from matching.web.jobs.cards import candidate_ref
+    from matching.references import candidate_ref
 
     switch_login(employer)
     response = client.post(f"/jobs/{job.id}/candidates/{candidate_ref(job.id, worker.id)}"

@@ -38,6 +38,7 @@ cards shown; the others were either looked at and not wanted, or never looked at
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,7 @@ from matching.models import DECISION_GRADES, Decision, Impression, JobOrder, Tra
 from matching.models.jobs import latest_decisions_subquery
 from matching.ranking.explain import explain_ranked
 from matching.ranking.features import FEATURES, Job, Pool
-from matching.ranking.model import PRIOR, LinearModel, TooFewDecisions, rank_pool
+from matching.ranking.model import PRIOR, LinearModel, Ranked, TooFewDecisions, rank_pool
 from matching.ranking.pool import build_pool, load_pool, load_training_pool
 from matching.ranking.store import ModelStore
 from matching.ranking.training import decision_matrix, labelled_groups, train
@@ -119,31 +120,43 @@ def job_for(job_order: JobOrder) -> Job:
 
 
 def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
-             model: ModelChoice | None = None) -> list[dict]:
+             model: ModelChoice | None = None, *, offset: int = 0,
+             skip: Collection[int] = ()) -> list[dict]:
     """The ``top`` candidates for ``job_order``, best first (ties by trainee id).
 
-    Each item: trainee_id, external_id, province, score (4 decimals), rank (1..n) and
-    explanation (``explain.explain`` plus ``model_version``, None for the prior). Pass
-    ``pool`` and ``model`` to rank several job orders against the same ones.
+    Each item: trainee_id, external_id, province, score (4 decimals), rank (its place in
+    the whole ranking, from 1) and explanation (``explain.explain`` plus
+    ``model_version``, None for the prior). Pass ``pool`` and ``model`` to rank several
+    job orders against the same ones. A page of a long list: the ``top`` are ranked, the
+    trainees in ``skip`` dropped and the first ``offset`` of the rest left out, and only
+    what remains is explained and looked up, so a late page costs one vectorised sort of
+    the pool, not an explanation per candidate before it.
     """
     pool = load_pool() if pool is None else pool
     choice = current_model() if model is None else model
     job = job_for(job_order)
     ranked = rank_pool(choice.model, pool, job, k=top)
+    places = np.arange(len(ranked.ids))
+    if skip:
+        places = places[~np.isin(ranked.ids, np.fromiter(skip, dtype=ranked.ids.dtype))]
+    places = places[offset:]
+    ranked = Ranked(ranked.rows[places], ranked.ids[places], ranked.scores[places],
+                    ranked.X[places])
     explanations = explain_ranked(choice.model, pool, job, ranked)
     ids = [int(i) for i in ranked.ids]
     who = {row.id: row for row in db.session.execute(
         sa.select(Trainee.id, Trainee.external_id, Trainee.province)
         .where(Trainee.id.in_(ids)))} if ids else {}
     out = []
-    for trainee_id, score, explanation in zip(ids, ranked.scores, explanations, strict=True):
+    for place, trainee_id, score, explanation in zip(places, ids, ranked.scores, explanations,
+                                                     strict=True):
         person = who.get(trainee_id)
         if person is None:  # deleted since the pool was cached: the next call rebuilds
             continue
         explanation["model_version"] = choice.version
         out.append({"trainee_id": trainee_id, "external_id": person.external_id,
                     "province": person.province, "score": round(float(score), 4),
-                    "rank": len(out) + 1, "explanation": explanation})
+                    "rank": int(place) + 1, "explanation": explanation})
     return out
 
 

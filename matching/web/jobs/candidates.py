@@ -27,9 +27,10 @@ from matching.extensions import db
 from matching.models import Decision, JobOrder, Trainee
 from matching.operations import decisions as decision_ops
 from matching.operations import impressions as impression_ops
-from matching.operations.decisions import DecisionError, HeadcountReached, NotACandidate
+from matching.operations.decisions import DecisionError, HeadcountReached
 from matching.ranking.pool import load_pool
 from matching.ranking.service import current_model, rank_job
+from matching.references import candidate_ref
 from matching.web.jobs import bp
 from matching.web.jobs.candidate_forms import DecisionForm
 from matching.web.jobs.cards import (
@@ -88,9 +89,8 @@ def candidates(job_id: int):
                max(1, -(-total // PER_PAGE)))
     pagination = ListPage(page, PER_PAGE, total)
     # Ranking the top page·20 is cheap: the pool's feature block is cached (DESIGN §5).
-    items = [item for item in rank_job(job, top=page * PER_PAGE + hidden_in_pool, pool=pool,
-                                       model=choice)
-             if item["trainee_id"] not in hidden][(page - 1) * PER_PAGE:page * PER_PAGE]
+    items = rank_job(job, top=page * PER_PAGE + hidden_in_pool, pool=pool, model=choice,
+                     offset=(page - 1) * PER_PAGE, skip=hidden)[:PER_PAGE]
     revealed = access.revealed_among(current_user, [item["trainee_id"] for item in items],
                                      job)
     cards = build_cards(job, items, decided, revealed)
@@ -102,8 +102,8 @@ def candidates(job_id: int):
         next_url=request.full_path if request.query_string else request.path)
 
 
-def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[int, str, str]]:
-    """(trainee id, code, name) of the job order's selected workers, by name.
+def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[str, str, str]]:
+    """(reference, code, name) of the job order's selected workers, by name.
 
     Selected is a revealing decision on the employer's own job order, so names are shown.
     """
@@ -112,17 +112,18 @@ def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[int,
         return []
     rows = db.session.execute(sa.select(Trainee.id, Trainee.full_name)
                               .where(Trainee.id.in_(ids)).order_by(Trainee.name_folded))
-    return [(tid, candidate_code(job.id, tid), name) for tid, name in rows]
+    return [(candidate_ref(job.id, tid), candidate_code(job.id, tid), name)
+            for tid, name in rows]
 
 
 # -- one candidate -------------------------------------------------------------------------------
 
 
-@bp.route("/<int:job_id>/candidates/<int:trainee_id>")
+@bp.route("/<int:job_id>/candidates/<ref>")
 @access.roles_required(*REVIEWERS)
-def profile(job_id: int, trainee_id: int):
+def profile(job_id: int, ref: str):
     job = _job_under_review(job_id)
-    trainee = access.get_candidate_or_404(current_user, job, trainee_id,
+    trainee = access.get_candidate_by_ref_or_404(current_user, job, ref,
                                           selectinload(Trainee.skills),
                                           selectinload(Trainee.certificates))
     revealed = access.can_see_profile(current_user, trainee, job)
@@ -142,11 +143,11 @@ def profile(job_id: int, trainee_id: int):
                            today=date.today())
 
 
-@bp.route("/<int:job_id>/candidates/<int:trainee_id>/decision", methods=["POST"])
+@bp.route("/<int:job_id>/candidates/<ref>/decision", methods=["POST"])
 @access.roles_required(*REVIEWERS)
-def decide(job_id: int, trainee_id: int):
+def decide(job_id: int, ref: str):
     job = _job_under_review(job_id)
-    trainee = access.get_candidate_or_404(current_user, job, trainee_id)
+    trainee = access.get_candidate_by_ref_or_404(current_user, job, ref)
     form = DecisionForm()
     back = safe_next(form.next.data, url_for(".candidates", job_id=job.id))
     if not form.validate_on_submit():
@@ -162,10 +163,10 @@ def decide(job_id: int, trainee_id: int):
             confirm_over_headcount=form.confirmed)
     except HeadcountReached as exc:
         return render_template("jobs/confirm_decision.html", job=job, code=code, form=form,
-                               message=exc.message, trainee_id=trainee.id, back=back)
-    except NotACandidate:
-        abort(404)
+                               message=exc.message, ref=ref, back=back)
     except DecisionError as exc:
+        # NotACandidate too: the trainee was a candidate when this request loaded them, so
+        # another employer's selection (or a withdrawn consent) came in between.
         flash(str(exc.message), "error")
         return redirect(back)
     flash(_decision_message(decision.decision, code), "success")
@@ -187,11 +188,11 @@ def _decision_message(decision: str, code: str) -> str:
     return _("Candidate %(code)s is rejected.", code=code)
 
 
-@bp.route("/<int:job_id>/candidates/<int:trainee_id>/rirekisho.pdf")
+@bp.route("/<int:job_id>/candidates/<ref>/rirekisho.pdf")
 @access.roles_required(*REVIEWERS)
-def rirekisho(job_id: int, trainee_id: int):
+def rirekisho(job_id: int, ref: str):
     job = _job_under_review(job_id)
-    trainee = access.get_candidate_or_404(current_user, job, trainee_id,
+    trainee = access.get_candidate_by_ref_or_404(current_user, job, ref,
                                           selectinload(Trainee.skills),
                                           selectinload(Trainee.certificates))
     if not access.can_see_profile(current_user, trainee, job):
@@ -219,7 +220,7 @@ def decisions(job_id: int):
                                      job)
     names = dict(db.session.execute(sa.select(Trainee.id, Trainee.full_name)
                                     .where(Trainee.id.in_(revealed))).all()) if revealed else {}
-    rows = [(d, candidate_code(job.id, d.trainee_id), names.get(d.trainee_id))
-            for d in pagination.items]
+    rows = [(d, candidate_code(job.id, d.trainee_id), names.get(d.trainee_id),
+             candidate_ref(job.id, d.trainee_id)) for d in pagination.items]
     return render_template("jobs/decisions.html", job=job, rows=rows, pagination=pagination,
                            reviewing=access.can_manage_job_order(current_user, job))

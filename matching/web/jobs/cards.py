@@ -28,6 +28,7 @@ from matching.ranking.explain import explain
 from matching.ranking.features import Pool, job_features
 from matching.ranking.pool import build_pool
 from matching.ranking.service import ModelChoice, job_for
+from matching.references import candidate_ref
 from matching.vocab import japanese_rank
 from matching.web.trainees.forms import level_label
 
@@ -67,7 +68,7 @@ def candidate_code(job_id: int, trainee_id: int) -> str:
     it cannot be turned back into the trainee's id without the key, differs between job
     orders (codes cannot be matched across two job orders), and stays stable as long as
     ``SECRET_KEY`` does (changing the key renames every candidate). 30 bits: a label for
-    people, not a lookup key (URLs carry the id, and access decides what it shows).
+    people, not a lookup key (URLs carry ``matching.references.candidate_ref``).
     """
     key = str(current_app.config["SECRET_KEY"]).encode()
     digest = hmac.new(key, f"{job_id}:{trainee_id}".encode(), hashlib.sha256).digest()
@@ -111,7 +112,7 @@ def _bar_label(feature: str, value: float) -> str:
 class Card:
     """What a candidate card shows; ``name`` only when the profile is revealed."""
 
-    trainee_id: int
+    ref: str  # opaque, per job order: what URLs and forms carry (``matching.references``)
     code: str
     rank: int | None
     score: float | None
@@ -138,7 +139,7 @@ def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
     language, language_ok = language_comparison(trainee, job)
     availability, available_ok = availability_text(trainee.available_from, job.start_date)
     return Card(
-        trainee_id=trainee.id, code=candidate_code(job.id, trainee.id),
+        ref=candidate_ref(job.id, trainee.id), code=candidate_code(job.id, trainee.id),
         rank=(item or {}).get("rank"), score=(item or {}).get("score"), field=trainee.field,
         skills=skill_marks(job, trainee.skill_slugs), language=language,
         language_ok=language_ok, training_hours=trainee.training_hours,
