@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from matching.extensions import db
-from matching.models import Dispatch, Document, JobOrder, LanguageCertificate, Organisation
-from matching.models import Trainee
+from matching.models import Dispatch, Document, JobOrder, LanguageCertificate, Organisation, Trainee
 from matching.operations.decision_imports import import_decisions
 from matching.operations.imports import import_trainees
 from matching.operations.job_imports import import_job_orders

@@ -53,17 +53,31 @@ def live_server(app):
         server.server_close()
 
 
+def watch_csp(page) -> list[str]:
+    """The console messages of ``page`` that report a Content-Security-Policy violation."""
+    violations: list[str] = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser, live_server, request):
     context = browser.new_context(locale="en-US", base_url=live_server)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations = watch_csp(page)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:  # keep what the browser showed, for debugging
         os.makedirs(ARTIFACTS, exist_ok=True)
         page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}.png"))
     context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.hookimpl(hookwrapper=True)
