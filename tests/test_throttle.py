@@ -140,23 +140,39 @@ def redis_app(redis_db, app_config):
     app_config["REDIS_URL"] = REDIS_URL
 
 
-def test_two_app_instances_share_the_counters_through_redis(redis_app, app, client, redis_db):
+@pytest.fixture
+def second_instance(app):
+    """``second_instance()``: another app built from the same configuration, as another
+    worker or server would be; it binds the limiter to a storage of its own."""
+    made = []
+
+    def make():
+        made.append(create_app(dict(app.config)))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_two_app_instances_share_the_counters_through_redis(redis_app, app, client, redis_db,
+                                                            second_instance):
     assert app.config["RATELIMIT_STORAGE_URI"] == REDIS_URL
     _fail(client, "nobody@example.org", 3)
     assert redis_db.keys("*"), "the counters are in Redis"
 
-    # A second instance of the app (another worker or server) builds its own storage.
-    second = create_app(dict(app.config))
+    second = second_instance()
     _fail(second.test_client(), "nobody@example.org", 2)
     assert _attempt(second.test_client(), "nobody@example.org").status_code == 429
     assert _attempt(client, "nobody@example.org").status_code == 429
 
 
-def test_without_redis_each_instance_counts_for_itself(app, client):
+def test_without_redis_each_instance_counts_for_itself(app, client, second_instance):
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     _fail(client, "nobody@example.org", 3)
-    second = create_app(dict(app.config))
-    assert limiter.storage is not None
+    second = second_instance()
+    assert type(limiter.storage).__name__ == "MemoryStorage"
     _fail(second.test_client(), "nobody@example.org", 5)  # the first three are not seen
 
 
