@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import LazyString, get_locale
 
+from matching.formulas import restore
 from matching.i18n import _l
 from matching.vocab import fields, languages, province_name, resolve_prefecture, resolve_province
 
@@ -79,25 +80,47 @@ def read_table(stream, filename: str) -> tuple[list[str], list[Row]]:
         records.close()  # closes the workbook even when reading stops early
 
 
-def _max_rows() -> int:
-    return current_app.config.get("IMPORT_MAX_ROWS", 200_000) if has_app_context() else 200_000
+#: What a file may hold, whatever its format (each can be set in the configuration).
+LIMITS = {
+    "IMPORT_MAX_ROWS": 200_000,  # data rows
+    "IMPORT_MAX_COLUMNS": 100,  # columns with a value; the formats have fewer than 20
+    "IMPORT_MAX_CELL_CHARS": 5_000,  # the longest column (skills) holds 1,000 characters
+    "IMPORT_MAX_XLSX_UNPACKED_MB": 300,  # 200,000 rows of 17 columns unpack to about 210 MB
+    "IMPORT_MAX_XLSX_RATIO": 100,  # real sheets compress 5 to 20 times
+}
+
+
+def limit(name: str) -> int:
+    """The configured limit ``name`` (its ``LIMITS`` default outside an application)."""
+    default = LIMITS[name]
+    return current_app.config.get(name, default) if has_app_context() else default
 
 
 def _table(records) -> tuple[list[str], list[Row]]:
     header: list[str] | None = None
     rows: list[Row] = []
-    limit = _max_rows()
+    max_rows = limit("IMPORT_MAX_ROWS")
+    max_columns, max_chars = limit("IMPORT_MAX_COLUMNS"), limit("IMPORT_MAX_CELL_CHARS")
     for line, cells in records:
-        texts = [cell_text(c) for c in cells]
+        if len(cells) > max_columns:
+            if any(c not in (None, "") for c in cells[max_columns:]):
+                raise ImportFileError(_l("Line %(line)d has more than %(limit)d columns.",
+                                         line=line, limit=max_columns))
+            cells = cells[:max_columns]
+        if any(isinstance(c, str) and len(c) > max_chars for c in cells):
+            raise ImportFileError(_l("A cell on line %(line)d is longer than %(limit)d "
+                                     "characters.", line=line, limit=max_chars))
+        # A cell the export protected from spreadsheet formulas comes back as it was.
+        texts = [cell_text(restore(c) if isinstance(c, str) else c) for c in cells]
         if not any(texts):
             continue  # blank rows (and blank lines before the header) are skipped silently
         if header is None:
             header = [t.lower() for t in texts]
             _check_duplicates(header)
             continue
-        if len(rows) >= limit:
+        if len(rows) >= max_rows:
             raise ImportFileError(_l("The file has more than %(limit)d rows; please split it.",
-                                     limit=limit))
+                                     limit=max_rows))
         row = dict.fromkeys(header, "")
         for name, text in zip(header, texts, strict=False):
             if text:
@@ -143,6 +166,9 @@ def _csv_records(stream):
 def _xlsx_records(stream):
     from openpyxl import load_workbook
 
+    from matching.operations.xlsx_guard import check_xlsx
+
+    check_xlsx(stream)  # before openpyxl reads anything: it would build what a bomb declares
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not matter here.
@@ -155,7 +181,10 @@ def _xlsx_records(stream):
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
             raise ImportFileError(_l("The file is empty: it has no header row."))
-        # The first worksheet is the data; read-only mode streams it row by row.
+        # The first worksheet is the data; read-only mode streams it row by row. The declared
+        # dimension may lie (a small file claiming a million rows of 16,384 columns): each
+        # row is read as wide as its last cell instead, and check_xlsx bounded those.
+        sheet.reset_dimensions()
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
     finally:
         workbook.close()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from matching import access
 from matching.extensions import db
 from matching.formats import LIST_SEPARATOR, TRAINEE_COLUMNS, TRAINEE_OPTIONAL_COLUMNS
+from matching.formulas import neutralised
 from matching.models import TRAINEE_STATUSES, Trainee, User
 from matching.vocab import FIELDS, PROVINCES, fold, japanese_rank
 from matching.vocab.languages import JAPANESE_LEVELS
@@ -153,5 +154,6 @@ def export_csv(stmt: sa.Select) -> Iterator[str]:
     for partition in db.session.scalars(stmt).partitions():
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(export_row(t) for t in partition)
+        # Names and schools are typed by people: none may run as a formula in Excel.
+        writer.writerows(neutralised(export_row(t)) for t in partition)
         yield buffer.getvalue()
