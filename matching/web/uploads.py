@@ -29,9 +29,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 from wtforms import SubmitField
 
+from matching.formulas import neutralised
 from matching.i18n import _l
 from matching.operations.tables import ImportResult
 
@@ -82,22 +84,36 @@ class PendingUploads:
         return result, filename
 
     def confirm(self, run: Runner) -> tuple[ImportResult, str] | None:
-        """Import the pending file for real (it is used up); ``None`` when there is none."""
+        """Import the pending file for real (it is used up); ``None`` when there is none.
+
+        The same session may send the confirm several times at once (a double click, six
+        tabs): each request carries the same token, so the file itself is claimed, by an
+        atomic rename to a name only this request knows. One request wins; the others find
+        nothing pending.
+        """
         pending = session.pop(self.session_key, None)
         path = _pending_path(pending)
-        if path is None or not os.path.isfile(path):
+        if path is None:
             return None
+        claimed = f"{path}.{secrets.token_urlsafe(12)}.claimed"
+        try:
+            os.rename(path, claimed)
+        except OSError:
+            return None  # confirmed already (or by a concurrent request), or never uploaded
         filename = pending.get("name", "")
         try:
-            return _run(run, path, filename, dry_run=False), filename
+            return _run(run, claimed, filename, dry_run=False), filename
         finally:
-            os.remove(path)
+            os.remove(claimed)
 
     def discard(self) -> None:
         """Forget this session's pending upload and remove its file."""
         path = _pending_path(session.pop(self.session_key, None))
-        if path and os.path.isfile(path):
-            os.remove(path)
+        if path:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass  # never stored, or claimed by a confirm in the meantime
 
 
 class ImportPages:
@@ -132,7 +148,15 @@ class ImportPages:
         """Import the file checked by the preview, after checking it again."""
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        done = self.pending.confirm(self.run)
+        try:
+            done = self.pending.confirm(self.run)
+        except IntegrityError:
+            # Another import wrote the same rows between our check and our write (the
+            # importer has rolled back): nothing of this file was written.
+            flash(_("Someone else imported the same records at the same moment, so nothing "
+                    "was imported. Please upload the file again to check it against them."),
+                  "warning")
+            return redirect(url_for(f"{self.blueprint}.import_upload"))
         if done is None:
             flash(_("There is no checked file waiting to be imported. Please upload the file "
                     "again."), "warning")
@@ -160,7 +184,7 @@ def template_csv(columns: Sequence[str], example: dict[str, str], filename: str)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerow([example.get(column, "") for column in columns])
+    writer.writerow(neutralised(example.get(column, "") for column in columns))
     # The BOM makes Excel open the file as UTF-8, so Vietnamese and Japanese letters survive.
     body = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return Response(body, mimetype="text/csv", headers={
