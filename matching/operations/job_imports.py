@@ -114,7 +114,7 @@ def import_job_orders(rows, *, user=None, dry_run: bool = False,
     orgs = OrganisationIndex.load()
     new_employers = _resolve_organisations(parsed, orgs, scope, result.errors)
     existing = _existing([values["external_id"] for _, values in parsed])
-    _check_employers_unchanged(parsed, existing, result.errors)
+    _check_employers_unchanged(parsed, existing, scope, result.errors)
     result.errors.sort(key=lambda e: e.line)
     result.preview = [dict(values, line=line) for line, values in parsed[:PREVIEW_ROWS]]
     if result.errors:
@@ -281,11 +281,22 @@ def _resolve_organisations(parsed, orgs: OrganisationIndex, scope: int | None,
     return new
 
 
-def _check_employers_unchanged(parsed, existing, errors: list[RowError]) -> None:
-    """A job order stays with its employer: re-importing it under another one is an error."""
+def _check_employers_unchanged(parsed, existing, scope: int | None,
+                               errors: list[RowError]) -> None:
+    """A job order stays with its employer: re-importing it under another one is an error.
+
+    An employer (``scope``) is not told that the ID is another employer's job order, only
+    that it cannot use it: an import must not confirm other tenants' identifiers.
+    """
     for line, values in parsed:
         found = existing.get(values["external_id"])
-        if found is not None and found[1] != values["employer_id"]:
+        if found is None or found[1] == values["employer_id"]:
+            continue
+        if scope is not None:
+            errors.append(RowError(line, "external_id", _l(
+                "The job order ID “%(value)s” cannot be used; choose another ID.",
+                value=values["external_id"])))
+        else:
             errors.append(RowError(line, "employer", _l(
                 "The job order “%(value)s” belongs to another employer; a job order never "
                 "changes employer.", value=values["external_id"])))
