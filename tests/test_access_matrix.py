@@ -66,6 +66,7 @@ def _movers(status=OK):
 MATRIX = [
     ("auth.login", "GET", "/auth/login", {r: REDIRECT for r in ROLES} | {"anonymous": OK}),
     ("auth.logout", "POST", "/auth/logout", _everyone(REDIRECT)),
+    ("auth.logout_everywhere", "POST", "/auth/logout-everywhere", _everyone(REDIRECT)),
     ("auth.password", "GET", "/auth/password", _everyone(OK)),
     ("main.index", "GET", "/", _everyone(OK)),
     ("main.set_language", "POST", "/lang", {r: REDIRECT for r in ROLES}),
