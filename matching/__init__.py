@@ -121,10 +121,12 @@ def configure_security_headers(app: Flask) -> None:
 
 
 def configure_urls(app: Flask) -> None:
-    """Before any route is added: ``<int:…>`` accepts only ids the database can hold."""
-    from matching.web.params import IdConverter
+    """Before any route is added: ``<int:…>`` and ``<bigid:…>`` accept only ids the
+    database can hold."""
+    from matching.web.params import BigIdConverter, IdConverter
 
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["bigid"] = BigIdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,10 +1,10 @@
 """Numbers read from URLs: ids that fit the database, page numbers that land on a page.
 
-Python's integers have no bound but the database's ids are 64-bit, so an id or an offset
+Python's integers have no bound but the database's ids do (32 or 64 bits), so an id or an offset
 beyond that range used to reach the driver and fail there (an ``OverflowError``, a 500).
-The rules live here once: every ``<int:…>`` in a route is an ``IdConverter``, every id in
-a query string goes through ``db_id``, every list page through ``page_number`` and
-``paginate``.
+The rules live here once: every ``<int:…>`` in a route is an ``IdConverter`` (and
+``<bigid:…>`` for 64-bit keys), every id in a query string goes through ``db_id``, every
+list page through ``page_number`` and ``paginate``.
 """
 
 import sqlalchemy as sa
@@ -14,25 +14,35 @@ from werkzeug.routing import IntegerConverter
 
 from matching.extensions import db
 
-#: The largest id a BIGINT (and SQLite's INTEGER) column can hold.
-MAX_ID = 2**63 - 1
+#: The largest id of an INTEGER primary key (PostgreSQL's is 32-bit; SQLite's holds more).
+MAX_ID = 2**31 - 1
+#: The largest id of a ``BigId`` primary key (dispatches and documents: random 63-bit ids).
+MAX_BIG_ID = 2**63 - 1
 #: Far beyond any real list, small enough that ``(page - 1) * per_page`` fits an OFFSET.
 MAX_PAGE = 10**9
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route (registered as ``int``): a number beyond the database's
+    """``<int:…>`` in every route (registered as ``int``): a number beyond the id column's
     range matches no route, so it is a 404 like any other unknown id."""
 
-    regex = r"\d{1,19}"  # 2**63 - 1 has 19 digits; longer numbers never reach int()
+    regex = r"\d{1,10}"  # 2**31 - 1 has 10 digits; longer numbers never reach int()
+    largest = MAX_ID
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
+        super().__init__(map, fixed_digits, min, self.largest if max is None else max, signed)
+
+
+class BigIdConverter(IdConverter):
+    """``<bigid:…>``: the id of a ``BigId`` row (a dispatch, a document)."""
+
+    regex = r"\d{1,19}"
+    largest = MAX_BIG_ID
 
 
 def db_id(text: str) -> int:
     """An id from a query string (``request.args.get("job", type=db_id)``): ``ValueError``,
-    so the argument counts as absent, unless it is a positive id the database can hold."""
+    so the argument counts as absent, unless it is a positive id an INTEGER key can hold."""
     value = int(text)
     if not 0 < value <= MAX_ID:
         raise ValueError(text)

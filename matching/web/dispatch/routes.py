@@ -121,7 +121,7 @@ def _render_view(dispatch: Dispatch, *, move_form=None, document_form=None, stat
                            stale=stale), status
 
 
-@bp.route("/<int:dispatch_id>")
+@bp.route("/<bigid:dispatch_id>")
 @access.roles_required(*READERS)
 def view(dispatch_id: int):
     return _render_view(_load(dispatch_id))
@@ -143,7 +143,7 @@ def _flash_form_errors(form) -> None:
             flash(str(message), "error")
 
 
-@bp.route("/<int:dispatch_id>/move", methods=["POST"])
+@bp.route("/<bigid:dispatch_id>/move", methods=["POST"])
 @access.roles_required(*MOVERS)
 def move(dispatch_id: int):
     """Record one move; a form read at an older version is refused with the current stage."""
@@ -172,7 +172,7 @@ def move(dispatch_id: int):
     return redirect(url_for(".view", dispatch_id=dispatch.id))
 
 
-@bp.route("/<int:dispatch_id>/edit", methods=["POST"])
+@bp.route("/<bigid:dispatch_id>/edit", methods=["POST"])
 @access.roles_required(*MOVERS)
 def edit(dispatch_id: int):
     """Change the planned departure (the date documents must stay valid until)."""
@@ -198,7 +198,7 @@ def edit(dispatch_id: int):
 # -- documents -------------------------------------------------------------------------------
 
 
-@bp.route("/<int:dispatch_id>/documents", methods=["POST"])
+@bp.route("/<bigid:dispatch_id>/documents", methods=["POST"])
 @access.roles_required(*MOVERS)
 def add_document(dispatch_id: int):
     dispatch = _movable(dispatch_id)
@@ -220,7 +220,7 @@ def add_document(dispatch_id: int):
     return _render_view(dispatch, document_form=form)
 
 
-@bp.route("/<int:dispatch_id>/documents/<int:document_id>/file")
+@bp.route("/<bigid:dispatch_id>/documents/<bigid:document_id>/file")
 @access.roles_required(*READERS)
 def document_file(dispatch_id: int, document_id: int):
     """Download a document's file: anyone who may see the dispatch; never cached."""
