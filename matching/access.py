@@ -239,7 +239,7 @@ def dispatch_documents_select(user, dispatch: Dispatch) -> sa.Select:
     """
     own = Document.dispatch_id == dispatch.id
     papers = sa.and_(Document.dispatch_id.is_(None), Document.trainee_id == dispatch.trainee_id)
-    stmt = sa.select(Document).order_by(Document.kind, Document.id)
+    stmt = sa.select(Document).order_by(Document.kind, Document.created_at, Document.id)
     if dispatch.is_open or user.role == "admin" or (
             user.role == "department" and user.province == dispatch.trainee.province):
         return stmt.where(sa.or_(own, papers))

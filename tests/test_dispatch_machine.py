@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from matching.extensions import db
 from matching.models import EXITS, STAGES, Document, JobOrder, StatusEvent
@@ -280,12 +281,17 @@ def test_trainee_status_follows_the_dispatch(dispatch_at, agent, from_stage, to_
     assert dispatch.trainee.status == status
 
 
-def test_a_withdrawn_trainee_with_another_open_dispatch_stays_in_process(
-        dispatch_at, agent, make_org):
+def test_a_worker_never_has_a_second_open_dispatch(dispatch_at, agent, make_org):
+    """The database refuses it (issue 8): withdrawing the one open dispatch frees the
+    worker for the pools, and only then can another dispatch open."""
     first = dispatch_at("training")
-    open_dispatch(make_org, None, trainee=first.trainee)
+    with pytest.raises(IntegrityError):
+        open_dispatch(make_org, None, trainee=first.trainee)
+    db.session.rollback()
     move_dispatch(first, "withdrawn", agent, expected_version=1)
-    assert first.trainee.status == "in_process"
+    assert first.trainee.status == "available"
+    second = open_dispatch(make_org, None, trainee=first.trainee)
+    assert second.is_open and first.trainee.status == "in_process"
 
 
 def test_create_dispatch_opens_at_selected(make_org, make_trainee, make_user):

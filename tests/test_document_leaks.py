@@ -126,3 +126,19 @@ def test_papers_recorded_before_the_end_are_hidden_once_it_ends(client, switch_l
         switch_login(users[name])
         assert client.get(url).status_code == 404
         assert "C1234567" not in client.get(f"/dispatch/{first.id}").get_data(as_text=True)
+
+
+def test_ids_employers_see_are_not_guessable(client, switch_login, people, make_trainee):
+    """Dispatch and document ids in employers' URLs are random: one says nothing of the next,
+    nor how many there are."""
+    users, jobs, worker = people
+    dispatches = [_select(client, switch_login, users["employer1"], jobs[1], worker)]
+    dispatches.append(_select(client, switch_login, users["employer2"], jobs[2],
+                              make_trainee(field="manufacturing", consent=True)))
+    documents = [_upload_passport(client, switch_login, users["agency1"], dispatches[0])]
+    ids = [d.id for d in dispatches] + [d.id for d in documents]
+    assert all(2**32 <= i < 2**53 for i in ids), ids
+    assert abs(dispatches[0].id - dispatches[1].id) > 1000
+    switch_login(users["employer1"])
+    html = client.get(f"/dispatch/{dispatches[0].id}").get_data(as_text=True)
+    assert f"/dispatch/{dispatches[0].id}/documents/{documents[0].id}/file" in html

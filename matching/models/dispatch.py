@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matching.extensions import db
-from matching.models._common import utcnow
+from matching.models._common import BigId, random_id, utcnow
 from matching.models.jobs import JobOrder
 from matching.models.orgs import Organisation, User
 from matching.models.trainees import Trainee
@@ -34,7 +34,8 @@ class Dispatch(db.Model):
                  sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random, not sequential: employers and agencies see it in their URLs.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, default=random_id)
     job_order_id: Mapped[int] = mapped_column(sa.ForeignKey("job_orders.id"), index=True)
     trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), index=True)
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
@@ -65,7 +66,7 @@ class StatusEvent(db.Model):
     __tablename__ = "status_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dispatch_id: Mapped[int] = mapped_column(sa.ForeignKey("dispatches.id"), index=True)
+    dispatch_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("dispatches.id"), index=True)
     from_stage: Mapped[str | None] = mapped_column(sa.String(16))
     to_stage: Mapped[str] = mapped_column(sa.String(16))
     #: The day the step happened (may be earlier than when it was recorded).
@@ -117,9 +118,10 @@ class Document(db.Model):
         sa.CheckConstraint("dispatch_id IS NOT NULL OR trainee_id IS NOT NULL", name="owner"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random, not sequential: employers and agencies see it in their URLs.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, default=random_id)
     dispatch_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("dispatches.id", ondelete="CASCADE"), index=True)
+        BigId, sa.ForeignKey("dispatches.id", ondelete="CASCADE"), index=True)
     trainee_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("trainees.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(24), index=True)

@@ -316,14 +316,10 @@ def _follow_trainee(dispatch: Dispatch, from_stage: str, to_stage: str) -> None:
     elif to_stage in ENDED_BEFORE_DEPARTURE:
         if from_stage not in _BEFORE_DEPARTURE:
             trainee.status = "returned"
-        elif trainee.status == "in_process" and not _other_open_dispatch(dispatch):
-            trainee.status = "available"  # back in the candidate pools
-
-
-def _other_open_dispatch(dispatch: Dispatch) -> bool:
-    return db.session.scalar(sa.select(Dispatch.id).where(
-        Dispatch.trainee_id == dispatch.trainee_id, Dispatch.id != dispatch.id,
-        Dispatch.stage.in_(OPEN_STAGES)).limit(1)) is not None
+        elif trainee.status == "in_process":
+            # Back in the candidate pools: this was the worker's one open dispatch (the
+            # database allows no other, ``uq_dispatches_open_trainee``).
+            trainee.status = "available"
 
 
 def update_dispatch(dispatch: Dispatch, user, *, expected_version: int,

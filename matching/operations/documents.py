@@ -123,7 +123,7 @@ def dispatch_documents(dispatch: Dispatch) -> list[Document]:
     """The dispatch's own documents and its trainee's, oldest first."""
     stmt = sa.select(Document).where(sa.or_(
         Document.dispatch_id == dispatch.id, Document.trainee_id == dispatch.trainee_id)
-    ).order_by(Document.kind, Document.id)
+    ).order_by(Document.kind, Document.created_at, Document.id)
     return list(db.session.scalars(stmt))
 
 
