@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from matching.extensions import db
 from matching.models._common import BigId, random_id, utcnow
@@ -60,8 +60,13 @@ class Dispatch(db.Model):
         return self.stage not in EXITS and self.stage != "completed"
 
 
+class AuditTrailError(RuntimeError):
+    """Raised by any attempt to change or delete a ``StatusEvent`` (a programming error)."""
+
+
 class StatusEvent(db.Model):
-    """Append-only: one row per stage change; never updated or deleted by any route."""
+    """Append-only: one row per stage change; never updated or deleted (the guards at the
+    end of this module refuse it, whoever tries)."""
 
     __tablename__ = "status_events"
 
@@ -137,3 +142,27 @@ class Document(db.Model):
 
     dispatch: Mapped[Dispatch | None] = relationship()
     trainee: Mapped[Trainee | None] = relationship()
+
+
+# -- the audit trail is append-only -------------------------------------------------------------
+
+
+@sa.event.listens_for(StatusEvent, "before_update")
+def _refuse_event_update(_mapper, _connection, target) -> None:
+    raise AuditTrailError(f"status event {target.id} is part of the audit trail: "
+                          "it cannot be changed")
+
+
+@sa.event.listens_for(StatusEvent, "before_delete")
+def _refuse_event_delete(_mapper, _connection, target) -> None:
+    raise AuditTrailError(f"status event {target.id} is part of the audit trail: "
+                          "it cannot be deleted")
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_event_changes(state) -> None:
+    """ORM bulk ``update(StatusEvent)`` / ``delete(StatusEvent)`` skip the mapper events."""
+    if (state.is_update or state.is_delete) and any(
+            mapper.class_ is StatusEvent for mapper in state.all_mappers):
+        raise AuditTrailError("status events are part of the audit trail: they cannot be "
+                              "changed or deleted")

@@ -40,7 +40,6 @@ import logging
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from matching import access
@@ -48,6 +47,7 @@ from matching.extensions import db
 from matching.i18n import STAGE_LABELS, _l
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
 from matching.models._common import utcnow
+from matching.models.dispatch import AuditTrailError  # noqa: F401 (re-exported)
 from matching.operations.documents import (
     REQUIRED_DOCUMENTS,
     DispatchError,
@@ -97,10 +97,6 @@ class StaleDispatch(DispatchError):
         super().__init__(_l("This dispatch was changed by someone else meanwhile: it is now at "
                             "stage %(stage)s. Reload and try again.",
                             stage=STAGE_LABELS.get(dispatch.stage, dispatch.stage)), "stale")
-
-
-class AuditTrailError(RuntimeError):
-    """Raised by any attempt to change or delete a ``StatusEvent`` (a programming error)."""
 
 
 # -- opening a dispatch ------------------------------------------------------------------------
@@ -350,27 +346,3 @@ def _lost_race(dispatch: Dispatch):
     db.session.rollback()
     db.session.refresh(dispatch)
     raise StaleDispatch(dispatch) from None
-
-
-# -- the audit trail is append-only -------------------------------------------------------------
-
-
-@sa.event.listens_for(StatusEvent, "before_update")
-def _refuse_event_update(_mapper, _connection, target) -> None:
-    raise AuditTrailError(f"status event {target.id} is part of the audit trail: "
-                          "it cannot be changed")
-
-
-@sa.event.listens_for(StatusEvent, "before_delete")
-def _refuse_event_delete(_mapper, _connection, target) -> None:
-    raise AuditTrailError(f"status event {target.id} is part of the audit trail: "
-                          "it cannot be deleted")
-
-
-@sa.event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_event_changes(state) -> None:
-    """ORM bulk ``update(StatusEvent)`` / ``delete(StatusEvent)`` skip the mapper events."""
-    if (state.is_update or state.is_delete) and any(
-            mapper.class_ is StatusEvent for mapper in state.all_mappers):
-        raise AuditTrailError("status events are part of the audit trail: they cannot be "
-                              "changed or deleted")
