@@ -84,7 +84,7 @@ def test_other_files_are_refused_and_nothing_is_kept(app, dispatch, agent, data)
     with pytest.raises(DispatchError) as refused:
         add_document(agent, dispatch=dispatch, kind="contract", number=None, issued_on=None,
                      expires_on=None, upload=upload(data, "contract.pdf"))
-    assert refused.value.code == "file" and refused.value.field == "upload"
+    assert refused.value.code == "file" and refused.value.field == "file"
     assert stored_files(app) == []
     assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 0
 

@@ -15,6 +15,7 @@ from matching.i18n import _l
 from matching.models import Organisation, User
 from matching.models._common import utcnow
 from matching.models.orgs import ORG_KINDS, ROLE_ORG_KIND, ROLES, new_session_token
+from matching.operations.errors import OperationError
 from matching.vocab import PROVINCES
 
 #: Countries an organisation may be registered in (Vietnam sends, Japan receives).
@@ -27,17 +28,9 @@ MIN_PASSWORD_LENGTH = 8
 log = logging.getLogger(__name__)
 
 
-class AccountError(ValueError):
-    """A refused account change; the message is translated (lazy) and safe to show.
-
-    ``field`` names the form field the message is about (``"organisation"``, ``"code"``...),
-    so a view can show it next to that field; ``None`` for the form as a whole.
-    """
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AccountError(OperationError):
+    """A refused account or organisation change (``field``: ``"organisation"``,
+    ``"code"``...)."""
 
 
 def normalise_email(email: str) -> str:

@@ -28,6 +28,7 @@ from matching.i18n import _l
 from matching.models import DECISIONS, Decision, JobOrder, Trainee
 from matching.models.jobs import latest_decisions_subquery
 from matching.operations.dispatch import ENDED_BEFORE_DEPARTURE, create_dispatch, dispatch_for
+from matching.operations.errors import OperationError
 from matching.operations.locks import lock_rows
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,8 @@ NO_LONGER_AVAILABLE = _l("This candidate is no longer available: they have been 
                          "another job order or left the registry.")
 
 
-class DecisionError(ValueError):
-    """A refused decision; the message is translated (lazy) and safe to show."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class DecisionError(OperationError):
+    """A refused decision."""
 
 
 class NotACandidate(DecisionError):

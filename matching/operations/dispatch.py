@@ -50,7 +50,6 @@ from matching.models._common import utcnow
 from matching.models.dispatch import AuditTrailError  # noqa: F401 (re-exported)
 from matching.operations.documents import (
     REQUIRED_DOCUMENTS,
-    DispatchError,
     add_document,
     dispatch_documents,
     document_file_path,
@@ -58,6 +57,7 @@ from matching.operations.documents import (
     lazy_date,
     missing_documents,
 )
+from matching.operations.errors import DispatchError
 from matching.operations.expiry import ExpiringDocument, expiring_documents
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,8 @@ class StaleDispatch(DispatchError):
         self.current_version = dispatch.version
         super().__init__(_l("This dispatch was changed by someone else meanwhile: it is now at "
                             "stage %(stage)s. Reload and try again.",
-                            stage=STAGE_LABELS.get(dispatch.stage, dispatch.stage)), "stale")
+                            stage=STAGE_LABELS.get(dispatch.stage, dispatch.stage)),
+                         code="stale")
 
 
 # -- opening a dispatch ------------------------------------------------------------------------
@@ -179,24 +180,24 @@ def move_refusal(dispatch: Dispatch, from_stage: str, to_stage: str, user, *, on
     """
     if user is not None and not access.can_move_dispatch(user, dispatch):
         return DispatchError(_l("Only the dispatch agency or an administrator can move this "
-                                "dispatch."), "forbidden")
+                                "dispatch."), code="forbidden")
     refusal = _structure_refusal(from_stage, to_stage)
     if refusal is not None:
         return refusal
     if on > date.today() + FUTURE_TOLERANCE:
         return DispatchError(_l("The date %(date)s is in the future.", date=lazy_date(on)),
-                             "bad_date", "happened_on")
+                             code="bad_date", field="happened_on")
     if last_on is not None and on < last_on:
         return DispatchError(_l("The date %(date)s is before the previous step of this "
                                 "dispatch, on %(previous)s.", date=lazy_date(on),
-                                previous=lazy_date(last_on)), "bad_date", "happened_on")
+                                previous=lazy_date(last_on)), code="bad_date", field="happened_on")
     problems = document_problems(dispatch, to_stage, on=on,
                                   planned_departure=planned_departure, documents=documents)
     if problems:
         errors = [error for _kind, error in problems]
         code = ("missing_document" if any(e.code == "missing_document" for e in errors)
                 else "expired_document")
-        return DispatchError(_Joined([e.message for e in errors]), code)
+        return DispatchError(_Joined([e.message for e in errors]), code=code)
     return None
 
 
@@ -205,7 +206,7 @@ def _structure_refusal(from_stage: str, to_stage: str) -> DispatchError | None:
         return DispatchError(_l("Unknown stage “%(value)s”.", value=to_stage))
     if from_stage not in OPEN_STAGES:
         return DispatchError(_l("This dispatch is closed (%(stage)s): it cannot move any more.",
-                                stage=_stage(from_stage)), "closed")
+                                stage=_stage(from_stage)), code="closed")
     if to_stage in targets(from_stage):
         return None
     if to_stage == from_stage:
@@ -251,7 +252,7 @@ def clean_note(note: str | None) -> str | None:
     note = " ".join((note or "").split()) or None
     if note and len(note) > NOTE_LIMIT:
         raise DispatchError(_l("The note can have at most %(max)d characters.", max=NOTE_LIMIT),
-                            "invalid", "note")
+                            code="invalid", field="note")
     return note
 
 
@@ -266,7 +267,7 @@ def move_dispatch(dispatch: Dispatch, to_stage: str, user, *, expected_version: 
     """
     if user is not None and not access.can_move_dispatch(user, dispatch):
         raise DispatchError(_l("Only the dispatch agency or an administrator can move this "
-                               "dispatch."), "forbidden")
+                               "dispatch."), code="forbidden")
     if dispatch.version != expected_version:
         raise StaleDispatch(dispatch)
     happened_on = happened_on or date.today()
@@ -323,12 +324,12 @@ def update_dispatch(dispatch: Dispatch, user, *, expected_version: int,
     """Set (or clear) the planned departure of an open dispatch; commit and return it."""
     if user is not None and not access.can_move_dispatch(user, dispatch):
         raise DispatchError(_l("Only the dispatch agency or an administrator can change this "
-                               "dispatch."), "forbidden")
+                               "dispatch."), code="forbidden")
     if dispatch.version != expected_version:
         raise StaleDispatch(dispatch)
     if not dispatch.is_open:
         raise DispatchError(_l("This dispatch is closed (%(stage)s): it cannot move any more.",
-                               stage=_stage(dispatch.stage)), "closed")
+                               stage=_stage(dispatch.stage)), code="closed")
     if planned_departure == dispatch.planned_departure:
         return dispatch  # nothing changed: the version stays, other open forms stay valid
     dispatch.planned_departure = planned_departure

@@ -27,10 +27,8 @@ when no departure is planned:
 
 Uploaded files go to ``instance/documents/`` under a random name; the type is read from
 the first bytes (PDF, JPEG or PNG), never trusted from the name, and the extension comes
-from that type. ``expiry`` watches expiry dates.
-
-``DispatchError`` is defined here, the lowest of the dispatch modules, so that documents
-and stage moves raise the same error; import it from ``matching.operations.dispatch``.
+from that type. ``expiry`` watches expiry dates. Documents and stage moves refuse with the
+same ``DispatchError`` (``matching.operations.errors``).
 """
 
 import logging
@@ -49,6 +47,7 @@ from matching import access
 from matching.extensions import db
 from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS, _l, fmt_date
 from matching.models import DOCUMENT_KINDS, Dispatch, Document, Trainee
+from matching.operations.errors import DispatchError
 
 log = logging.getLogger(__name__)
 
@@ -95,24 +94,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FUTURE_ISSUE_OK = ("flight",)
 
 
-class DispatchError(Exception):
-    """A refused move or edit of a dispatch or its documents.
-
-    ``message`` is translated (lazy) and safe to show; ``code`` says why ("forbidden",
-    "not_allowed", "closed", "bad_date", "missing_document", "expired_document", "stale",
-    "invalid", "file"); ``field`` names the form field it belongs to, if any.
-    """
-
-    def __init__(self, message, code: str = "not_allowed", field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
-
-
 def is_complete(document: Document) -> bool:
     """Whether ``document`` has the fields its kind needs (``REQUIRED_FIELDS``)."""
     return all(any(getattr(document, name) for name in group)
@@ -141,23 +122,26 @@ def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | N
     ``user`` None is the system. Raises ``DispatchError``; nothing is written then.
     """
     if kind not in DOCUMENT_KINDS:
-        raise DispatchError(_l("Choose a kind of document from the list."), "invalid", "kind")
+        raise DispatchError(_l("Choose a kind of document from the list."), code="invalid",
+                            field="kind")
     if kind in DISPATCH_KINDS:
         if dispatch is None:
             raise DispatchError(_l("This document belongs to a dispatch: record it on the "
-                                   "dispatch page."), "invalid", "kind")
+                                   "dispatch page."), code="invalid", field="kind")
         owner = {"dispatch_id": dispatch.id}
     else:
         if dispatch is not None:
             if trainee is not None and trainee.id != dispatch.trainee_id:
-                raise DispatchError(_l("This trainee is not the dispatch's worker."), "invalid")
+                raise DispatchError(_l("This trainee is not the dispatch's worker."),
+                                    code="invalid")
             trainee = dispatch.trainee
         if trainee is None:
-            raise DispatchError(_l("This document belongs to a trainee."), "invalid", "kind")
+            raise DispatchError(_l("This document belongs to a trainee."), code="invalid",
+                                field="kind")
         owner = {"trainee_id": trainee.id}
     if not _may_record(user, dispatch, trainee):
         raise DispatchError(_l("Only the dispatch agency or an administrator can record "
-                               "documents of this worker."), "forbidden")
+                               "documents of this worker."), code="forbidden")
     number = " ".join((number or "").split()) or None
     _check_fields(kind, number, issued_on, expires_on)
     document = Document(kind=kind, number=number, issued_on=issued_on, expires_on=expires_on,
@@ -191,16 +175,17 @@ def _may_record(user, dispatch: Dispatch | None, trainee: Trainee | None) -> boo
 def _check_fields(kind: str, number, issued_on, expires_on) -> None:
     if number and len(number) > NUMBER_LIMIT:
         raise DispatchError(_l("The number can have at most %(max)d characters.",
-                               max=NUMBER_LIMIT), "invalid", "number")
+                               max=NUMBER_LIMIT), code="invalid", field="number")
     if issued_on and expires_on and expires_on < issued_on:
-        raise DispatchError(_l("The expiry date cannot be before the issue date."), "invalid",
-                            "expires_on")
+        raise DispatchError(_l("The expiry date cannot be before the issue date."), code="invalid",
+                            field="expires_on")
     if issued_on and kind not in _FUTURE_ISSUE_OK and issued_on > date.today() + timedelta(1):
-        raise DispatchError(_l("The issue date is in the future."), "invalid", "issued_on")
+        raise DispatchError(_l("The issue date is in the future."), code="invalid",
+                            field="issued_on")
     values = {"number": number, "issued_on": issued_on, "expires_on": expires_on}
     for group in REQUIRED_FIELDS.get(kind, ()):
         if not any(values[name] for name in group):
-            raise DispatchError(FIELDS_MESSAGES[kind], "invalid", group[0])
+            raise DispatchError(FIELDS_MESSAGES[kind], code="invalid", field=group[0])
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -220,15 +205,15 @@ def _store(upload: FileStorage, document: Document) -> str:
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise DispatchError(_l("The file is larger than %(max)d MB.",
-                               max=limit // (1024 * 1024)), "file", "upload")
+                               max=limit // (1024 * 1024)), code="file", field="file")
     if not data:
-        raise DispatchError(_l("The file is empty."), "file", "upload")
+        raise DispatchError(_l("The file is empty."), code="file", field="file")
     found = next(((ext, ctype) for magic, ext, ctype in FILE_TYPES if data.startswith(magic)),
                  None)
     if found is None:
         # The content decides, not the name: a renamed executable is still refused.
-        raise DispatchError(_l("Only PDF, JPEG and PNG files can be attached."), "file",
-                            "upload")
+        raise DispatchError(_l("Only PDF, JPEG and PNG files can be attached."), code="file",
+                            field="file")
     ext, content_type = found
     folder = documents_folder()
     os.makedirs(folder, exist_ok=True)
@@ -290,12 +275,13 @@ def document_problems(dispatch: Dispatch, to_stage: str, *, on: date,
     for kind in kinds:
         usable = [d for d in documents if d.kind == kind and is_complete(d)]
         if not usable:
-            problems.append((kind, DispatchError(_missing(kind, to_stage), "missing_document")))
+            problems.append((kind, DispatchError(_missing(kind, to_stage),
+                                                 code="missing_document")))
             continue
         best = max(usable, key=lambda d: d.expires_on or date.max)
         if best.expires_on is not None and best.expires_on < reference:
             problems.append((kind, DispatchError(
-                _expired(best, reference, planned_departure), "expired_document")))
+                _expired(best, reference, planned_departure), code="expired_document")))
     return problems
 
 

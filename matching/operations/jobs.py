@@ -18,6 +18,7 @@ from matching import access
 from matching.extensions import db
 from matching.i18n import _l
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder, Organisation
+from matching.operations.errors import OperationError
 from matching.vocab import FIELDS, PREFECTURES, japanese_rank, parse_japanese_level
 from matching.vocab.skills import parse_skills
 
@@ -40,13 +41,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class JobOrderError(ValueError):
-    """A refused job-order change; the message is translated (lazy) and safe to show."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class JobOrderError(OperationError):
+    """A refused job-order change."""
 
 
 def create_job_order(data: Mapping, user) -> JobOrder:

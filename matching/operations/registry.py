@@ -20,6 +20,7 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import GENDERS, TRAINEE_STATUSES, LanguageCertificate, Skill, Trainee
 from matching.models._common import utcnow
+from matching.operations.errors import OperationError
 from matching.operations.skills import ensure_skill_ids
 from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold, japanese_rank
 from matching.vocab.languages import (
@@ -47,13 +48,8 @@ SKILL_LIMIT = 80
 LEVEL_LIMIT = 16
 
 
-class RegistryError(ValueError):
-    """A refused registry change; the message is translated (lazy) and safe to show."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class RegistryError(OperationError):
+    """A refused registry change."""
 
 
 # -- trainees ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from flask_babel import LazyString, get_locale
 
 from matching.formulas import restore
 from matching.i18n import _l
+from matching.operations.errors import OperationError
 from matching.vocab import fields, languages, province_name, resolve_prefecture, resolve_province
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -30,20 +31,12 @@ EXTENSIONS = (".csv", ".xlsx")
 Row = tuple[int, dict[str, str]]
 
 
-class CellError(ValueError):
-    """One cell's problem; ``message`` is translated (lazy) and safe to show."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class CellError(OperationError):
+    """One cell's problem (the importer adds the line and the column)."""
 
 
-class ImportFileError(ValueError):
-    """The file cannot be read at all; ``message`` is translated (lazy) and safe to show."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class ImportFileError(OperationError):
+    """The file cannot be read at all."""
 
 
 def cell_text(value) -> str:

@@ -30,6 +30,7 @@ from matching.web.dispatch.forms import (
     document_kind_label,
     stage_label,
 )
+from matching.web.forms import show_refusal
 
 log = logging.getLogger(__name__)
 
@@ -207,12 +208,7 @@ def add_document(dispatch_id: int):
         try:
             ops.add_document(current_user, dispatch=dispatch, **form.document_data())
         except ops.DispatchError as err:
-            # The operation names its field ("upload" is the file); else above the form.
-            field = form._fields.get("file" if err.field == "upload" else err.field or "")
-            if field is None:
-                flash(str(err.message), "error")
-            else:
-                field.errors = [*field.errors, err.message]
+            show_refusal(form, err)
         else:
             flash(_("The document “%(kind)s” has been added.",
                     kind=document_kind_label(form.kind.data)), "success")
