@@ -14,10 +14,23 @@ from flask_login import current_user, login_required
 from matching.extensions import db
 from matching.models import Decision, Dispatch, Document, JobOrder, Organisation, Trainee, User
 from matching.models.jobs import latest_decisions_subquery
-from matching.ranking.pool import eligible  # the pool's one definition of who is shown
+from matching.models.trainees import eligible  # the one definition of who is shown
 from matching.references import trainee_id_from_ref
 
 # -- roles ---------------------------------------------------------------------------------
+
+#: Who may reach a family of pages at all (anyone else: 403). Scope is decided per object
+#: below (outside it: 404).
+ADMINS = ("admin",)
+REGISTRARS = ("admin", "department")  # the trainee registry and its imports
+JOB_MANAGERS = ("admin", "employer")  # post and edit job orders, import job data
+JOB_READERS = ("admin", "employer", "agency")  # read job orders (an agency those it serves)
+#: Candidate review; an agency may read the job order, so its candidate URLs answer 404.
+CANDIDATE_REVIEWERS = ("admin", "employer", "agency")
+DISPATCH_MOVERS = ("admin", "agency")  # move stages, record documents, import statuses
+DISPATCH_READERS = ("admin", "agency", "department", "employer")
+PIPELINE_VIEWERS = ("admin", "department")  # a province's workers in the pipeline
+SELECTION_VIEWERS = ("admin", "employer")  # an employer's selected workers
 
 
 def roles_required(*roles: str) -> Callable:
@@ -149,6 +162,13 @@ def can_see_profile(user, trainee: Trainee, job: JobOrder | None = None) -> bool
     return False
 
 
+def decision_history_select(user, job: JobOrder) -> sa.Select:
+    """Who decided on whom for ``job``, named: the administrator's view (everyone else sees
+    the counts, and employers their candidates by reference)."""
+    stmt = sa.select(Decision).where(Decision.job_order_id == job.id)
+    return stmt if is_admin(user) else stmt.where(sa.false())
+
+
 def can_manage_job_order(user, job: JobOrder | None = None) -> bool:
     """Create (``job`` None) or edit, open, close a job order: its employer, or admin."""
     if user.role == "admin":
@@ -226,6 +246,34 @@ def can_move_dispatch(user, dispatch: Dispatch) -> bool:
     if user.role == "admin":
         return True
     return user.role == "agency" and dispatch.agency_id == user.organisation_id
+
+
+def can_import_statuses(user) -> bool:
+    """Who may import a status file (each row still only for a dispatch they may move);
+    ``user`` None is the command line."""
+    return user is None or user.role in DISPATCH_MOVERS
+
+
+def can_record_document(user, dispatch: Dispatch | None, trainee: Trainee | None) -> bool:
+    """Who may record a document: of a dispatch, those who move it; of a trainee, their
+    department, an agency dispatching them, or admin. ``user`` None is the system."""
+    if user is None:
+        return True
+    if dispatch is not None:
+        return can_move_dispatch(user, dispatch)
+    if trainee is None:
+        return False
+    if can_edit_trainee(user, trainee):
+        return True
+    return user.role == "agency" and db.session.scalar(sa.select(Dispatch.id).where(
+        Dispatch.trainee_id == trainee.id,
+        Dispatch.agency_id == user.organisation_id).limit(1)) is not None
+
+
+def province_funnel_scope(user) -> tuple[sa.Select, sa.Select]:
+    """The trainees and dispatches a province-by-province funnel may count for ``user``:
+    everyone's for admin (the national dashboard), nothing for the others."""
+    return trainees_select(user), dispatches_select(user)
 
 
 def dispatch_documents_select(user, dispatch: Dispatch) -> sa.Select:

@@ -45,6 +45,7 @@ class JobOrder(db.Model):
 
     employer: Mapped[Organisation] = relationship(foreign_keys=[employer_id], lazy="joined")
     agency: Mapped[Organisation | None] = relationship(foreign_keys=[agency_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
     @property
     def required_skill_list(self) -> list[str]:

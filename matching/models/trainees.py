@@ -30,6 +30,11 @@ class Skill(db.Model):
         return f"<Skill {self.slug}>"
 
 
+def eligible() -> sa.ColumnElement[bool]:
+    """Who may be shown to employers, hence ranked: available and consenting (DESIGN §5)."""
+    return sa.and_(Trainee.status == "available", Trainee.consent.is_(True))
+
+
 class Trainee(db.Model):
     __tablename__ = "trainees"
     __table_args__ = (

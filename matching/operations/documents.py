@@ -139,7 +139,7 @@ def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | N
             raise DispatchError(_l("This document belongs to a trainee."), code="invalid",
                                 field="kind")
         owner = {"trainee_id": trainee.id}
-    if not _may_record(user, dispatch, trainee):
+    if not access.can_record_document(user, dispatch, trainee):
         raise DispatchError(_l("Only the dispatch agency or an administrator can record "
                                "documents of this worker."), code="forbidden")
     number = " ".join((number or "").split()) or None
@@ -158,18 +158,6 @@ def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | N
     log.info("document %s (%s) recorded by %s", document.id, kind,
              getattr(user, "email", "system"))
     return document
-
-
-def _may_record(user, dispatch: Dispatch | None, trainee: Trainee | None) -> bool:
-    if user is None:
-        return True
-    if dispatch is not None:
-        return access.can_move_dispatch(user, dispatch)
-    if access.can_edit_trainee(user, trainee):
-        return True
-    return user.role == "agency" and db.session.scalar(sa.select(Dispatch.id).where(
-        Dispatch.trainee_id == trainee.id,
-        Dispatch.agency_id == user.organisation_id).limit(1)) is not None
 
 
 def _check_fields(kind: str, number, issued_on, expires_on) -> None:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from matching.extensions import db
 from matching.models import Impression, JobOrder, Trainee
 from matching.models._common import utcnow
-from matching.ranking.pool import eligible
+from matching.models.trainees import eligible
 from matching.vocab import PROVINCES, province_name
 
 ATTRIBUTES = ("province", "gender")

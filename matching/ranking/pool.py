@@ -36,6 +36,7 @@ from flask import current_app
 
 from matching.extensions import db
 from matching.models import Decision, Skill, Trainee, trainee_skills
+from matching.models.trainees import eligible
 from matching.ranking.features import FIELD_CODES, PREFECTURE_CODES, Pool
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,6 @@ _PREF_POS = {code: i for i, code in enumerate(PREFECTURE_CODES)}
 
 _memory: dict[str, tuple[str, Pool]] = {}
 _lock = threading.Lock()
-
-
-def eligible() -> sa.ColumnElement[bool]:
-    """Who may be shown to employers, hence ranked: available and consenting (DESIGN §5)."""
-    return sa.and_(Trainee.status == "available", Trainee.consent.is_(True))
 
 
 # -- cache ----------------------------------------------------------------------------------

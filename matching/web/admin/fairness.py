@@ -32,7 +32,7 @@ class FairnessForm(FlaskForm):
 
 
 @bp.route("/fairness")
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def fairness():
     # The ranking package brings numpy and scipy: imported here so that web workers which
     # never open this page start without them (as the CLI does).

@@ -78,7 +78,7 @@ def _ids_by_name(scoped: sa.Select, model, query: str) -> list[int]:
 
 
 @bp.route("/")
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def index():
     return redirect(url_for("admin.organisations"))
 
@@ -87,7 +87,7 @@ def index():
 
 
 @bp.route("/organisations")
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def organisations():
     filters = OrganisationFilterForm(request.args)
     stmt = access.organisations_select(current_user)
@@ -111,7 +111,7 @@ def organisations():
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def organisation_new():
     form = OrganisationForm()
     if request.method == "GET" and request.args.get("kind") in dict(form.kind.choices):
@@ -128,7 +128,7 @@ def organisation_new():
 
 
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def organisation_edit(org_id: int):
     org = access.get_organisation_or_404(current_user, org_id)
     form = OrganisationForm(obj=org)
@@ -156,7 +156,7 @@ def _organisation_values(form: OrganisationForm) -> dict:
 
 
 @bp.route("/users")
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def users():
     filters = UserFilterForm(request.args)
     stmt = access.users_select(current_user)
@@ -176,7 +176,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def user_new():
     form = UserCreateForm()
     if request.method == "GET":
@@ -205,7 +205,7 @@ _ROLE_FOR_KIND = {"platform": "admin", "department": "department", "employer": "
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def user_edit(user_id: int):
     user = access.get_user_or_404(current_user, user_id)
     form = UserEditForm(data={"name": user.name, "role": user.role, "active": user.active,

@@ -15,7 +15,6 @@ from matching.operations.tables import ImportResult
 from matching.web.dispatch import bp
 from matching.web.uploads import ImportPages, template_csv
 
-MOVERS = ("admin", "agency")
 #: The template's example row.
 EXAMPLE = {"trainee_external_id": "T0001", "job_order_external_id": "JO-2026-001",
            "stage": "contracted", "date": "2026-03-02", "note": "",
@@ -38,7 +37,7 @@ PAGES = ImportPages("dispatch", "status_import", _run, done_endpoint="board",
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@access.roles_required(*MOVERS)
+@access.roles_required(*access.DISPATCH_MOVERS)
 def import_upload():
     """Upload a file; answer with the preview of a dry run (or every error in it)."""
     return PAGES.upload(columns=status_imports.KNOWN_COLUMNS,
@@ -46,14 +45,14 @@ def import_upload():
 
 
 @bp.route("/import/confirm", methods=["POST"])
-@access.roles_required(*MOVERS)
+@access.roles_required(*access.DISPATCH_MOVERS)
 def import_confirm():
     """Apply the moves of the file checked by the preview, after checking it again."""
     return PAGES.confirm()
 
 
 @bp.route("/import/template.csv")
-@access.roles_required(*MOVERS)
+@access.roles_required(*access.DISPATCH_MOVERS)
 def import_template():
     """An example CSV: the header row and one row a user can overwrite."""
     return template_csv(status_imports.KNOWN_COLUMNS, EXAMPLE, "dispatch-stages-template.csv")

@@ -34,7 +34,7 @@ def _percent(value) -> str:
 
 
 @bp.route("/province")
-@access.roles_required("admin", "department")
+@access.roles_required(*access.PIPELINE_VIEWERS)
 def province():
     """A department's trainees in the pipeline: counts per stage, a chart and the list.
 
@@ -61,7 +61,7 @@ def province():
 
 
 @bp.route("/workers")
-@access.roles_required("admin", "employer")
+@access.roles_required(*access.SELECTION_VIEWERS)
 def employer():
     """The workers an employer selected: where each of them is in the pipeline."""
     stmt = access.dispatches_select(current_user)
@@ -82,10 +82,10 @@ def employer():
 
 
 @bp.route("/dashboard")
-@access.roles_required("admin")
+@access.roles_required(*access.ADMINS)
 def dashboard():
     """Per province: registrations → shortlists → selections → departures → deployments."""
-    rows = queries.funnel_by_province()
+    rows = queries.funnel_by_province(current_user)
     total = queries.FunnelRow("", **{
         step: sum(getattr(r, step) for r in rows)
         for step in ("registrations", "shortlists", "selections", "departures",

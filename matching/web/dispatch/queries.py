@@ -253,7 +253,7 @@ class FunnelRow:
         return self.deployments / self.registrations if self.registrations else None
 
 
-def funnel_by_province() -> list[FunnelRow]:
+def funnel_by_province(user) -> list[FunnelRow]:
     """Per province: registered trainees → shortlisted → selected → departed → deployed.
 
     Every step counts people (distinct trainees), so a trainee with two dispatches counts
@@ -261,31 +261,34 @@ def funnel_by_province() -> list[FunnelRow]:
     number of provinces or trainees.
     """
     rows: dict[str, FunnelRow] = {}
+    trainees, dispatches = access.province_funnel_scope(user)
+    people = trainees.with_only_columns(Trainee.id, Trainee.province).subquery()
+    cases = dispatches.with_only_columns(Dispatch.trainee_id, Dispatch.stage).subquery()
 
     def row(province: str) -> FunnelRow:
         return rows.setdefault(province, FunnelRow(province))
 
     for province, n in db.session.execute(
-            sa.select(Trainee.province, sa.func.count()).group_by(Trainee.province)):
+            sa.select(people.c.province, sa.func.count()).group_by(people.c.province)):
         row(province).registrations = n
 
     latest = latest_decisions_subquery()
     for province, n in db.session.execute(
-            sa.select(Trainee.province, sa.func.count(sa.distinct(latest.c.trainee_id)))
-            .join(latest, latest.c.trainee_id == Trainee.id)
+            sa.select(people.c.province, sa.func.count(sa.distinct(latest.c.trainee_id)))
+            .join(latest, latest.c.trainee_id == people.c.id)
             .where(latest.c.decision.in_(SHORTLIST_DECISIONS))
-            .group_by(Trainee.province)):
+            .group_by(people.c.province)):
         row(province).shortlists = n
 
     def people_at(stages):
-        return sa.func.count(sa.distinct(sa.case((Dispatch.stage.in_(stages),
-                                                  Dispatch.trainee_id))))
+        return sa.func.count(sa.distinct(sa.case((cases.c.stage.in_(stages),
+                                                  cases.c.trainee_id))))
 
     for province, selected, departed, deployed in db.session.execute(
-            sa.select(Trainee.province, sa.func.count(sa.distinct(Dispatch.trainee_id)),
+            sa.select(people.c.province, sa.func.count(sa.distinct(cases.c.trainee_id)),
                       people_at(DEPARTED_STAGES), people_at(DEPLOYED_STAGES))
-            .join(Trainee, Trainee.id == Dispatch.trainee_id)
-            .group_by(Trainee.province)):
+            .join(people, people.c.id == cases.c.trainee_id)
+            .group_by(people.c.province)):
         r = row(province)
         r.selections, r.departures, r.deployments = selected, departed, deployed
 

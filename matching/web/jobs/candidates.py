@@ -48,9 +48,6 @@ from matching.web.trainees.forms import age_on, language_label, level_label
 
 log = logging.getLogger(__name__)
 
-#: Roles that may reach these pages at all (a department never does: 403). An agency reads
-#: its job orders, so a candidate URL of one of them answers 404 like any out-of-scope id.
-REVIEWERS = ("admin", "employer", "agency")
 PER_PAGE = 20
 HISTORY_PER_PAGE = 50
 
@@ -74,7 +71,7 @@ def _job_under_review(job_id: int) -> JobOrder:
 
 
 @bp.route("/<int:job_id>/candidates")
-@access.roles_required(*REVIEWERS)
+@access.roles_required(*access.CANDIDATE_REVIEWERS)
 def candidates(job_id: int):
     job = _job_under_review(job_id)
     show_rejected = request.args.get("rejected") == "show"
@@ -120,7 +117,7 @@ def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[str,
 
 
 @bp.route("/<int:job_id>/candidates/<ref>")
-@access.roles_required(*REVIEWERS)
+@access.roles_required(*access.CANDIDATE_REVIEWERS)
 def profile(job_id: int, ref: str):
     job = _job_under_review(job_id)
     trainee = access.get_candidate_by_ref_or_404(current_user, job, ref,
@@ -144,7 +141,7 @@ def profile(job_id: int, ref: str):
 
 
 @bp.route("/<int:job_id>/candidates/<ref>/decision", methods=["POST"])
-@access.roles_required(*REVIEWERS)
+@access.roles_required(*access.CANDIDATE_REVIEWERS)
 def decide(job_id: int, ref: str):
     job = _job_under_review(job_id)
     trainee = access.get_candidate_by_ref_or_404(current_user, job, ref)
@@ -189,7 +186,7 @@ def _decision_message(decision: str, code: str) -> str:
 
 
 @bp.route("/<int:job_id>/candidates/<ref>/rirekisho.pdf")
-@access.roles_required(*REVIEWERS)
+@access.roles_required(*access.CANDIDATE_REVIEWERS)
 def rirekisho(job_id: int, ref: str):
     job = _job_under_review(job_id)
     trainee = access.get_candidate_by_ref_or_404(current_user, job, ref,
@@ -206,7 +203,7 @@ def rirekisho(job_id: int, ref: str):
 
 
 @bp.route("/<int:job_id>/decisions")
-@access.roles_required("admin", "employer", "agency")
+@access.roles_required(*access.JOB_READERS)
 def decisions(job_id: int):
     """Every decision on the job order, latest first: revealed candidates by name, the
     others by their candidate code (an agency sees codes only)."""

@@ -17,7 +17,6 @@ from matching.operations.job_imports import (
     import_job_orders_file,
 )
 from matching.web.jobs import bp
-from matching.web.jobs.routes import MANAGERS
 from matching.web.uploads import ImportPages, template_csv
 
 #: The example row of the template; the employer cell is filled per user.
@@ -40,7 +39,7 @@ PAGES = ImportPages("jobs", "job_import", _run)
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@access.roles_required(*MANAGERS)
+@access.roles_required(*access.JOB_MANAGERS)
 def import_upload():
     """Upload a file; answer with the preview of a dry run (or every error in it)."""
     _require_import_right()
@@ -49,7 +48,7 @@ def import_upload():
 
 
 @bp.route("/import/confirm", methods=["POST"])
-@access.roles_required(*MANAGERS)
+@access.roles_required(*access.JOB_MANAGERS)
 def import_confirm():
     """Import the file checked by the preview, after checking it again."""
     _require_import_right()
@@ -57,7 +56,7 @@ def import_confirm():
 
 
 @bp.route("/import/template.csv")
-@access.roles_required(*MANAGERS)
+@access.roles_required(*access.JOB_MANAGERS)
 def import_template():
     """An example CSV: the header row and one row the user can overwrite."""
     _require_import_right()

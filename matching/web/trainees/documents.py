@@ -31,7 +31,7 @@ def rirekisho_filename(trainee: Trainee) -> str:
 
 
 @bp.route("/<int:trainee_id>/rirekisho.pdf")
-@access.roles_required("admin", "department")
+@access.roles_required(*access.REGISTRARS)
 def rirekisho(trainee_id: int):
     trainee = access.get_trainee_or_404(current_user, trainee_id, selectinload(Trainee.skills),
                                         selectinload(Trainee.certificates))

@@ -25,7 +25,7 @@ PAGES = ImportPages("trainees", "trainee_import", _run)
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@access.roles_required("admin", "department")
+@access.roles_required(*access.REGISTRARS)
 def import_upload():
     """Upload a file; answer with the preview of a dry run (or every error in it)."""
     _require_import_right()
@@ -33,7 +33,7 @@ def import_upload():
 
 
 @bp.route("/import/confirm", methods=["POST"])
-@access.roles_required("admin", "department")
+@access.roles_required(*access.REGISTRARS)
 def import_confirm():
     """Import the file checked by the preview, after checking it again."""
     _require_import_right()
@@ -41,7 +41,7 @@ def import_confirm():
 
 
 @bp.route("/import/template.csv")
-@access.roles_required("admin", "department")
+@access.roles_required(*access.REGISTRARS)
 def import_template():
     """An example CSV: the header row and one row a user can overwrite."""
     province = access.import_province_scope(current_user) or "nghe-an"

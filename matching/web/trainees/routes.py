@@ -42,7 +42,6 @@ from matching.web.trainees.forms import (
 
 log = logging.getLogger(__name__)
 
-_REGISTRY_ROLES = ("admin", "department")
 _CEFR_NAMES = {1: "A1", 2: "A2", 3: "B1", 4: "B2", 5: "C1", 6: "C2"}
 
 
@@ -57,7 +56,7 @@ def registry_helpers() -> dict:
 
 
 @bp.route("/")
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def index():
     schools = queries.schools_in_scope(current_user)
     form = SearchForm(formdata=request.args, user=current_user, schools=schools)
@@ -70,7 +69,7 @@ def index():
 
 
 @bp.route("/export.csv")
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def export():
     stmt = queries.filtered_trainees(current_user, request.args)
     scope = access.import_province_scope(current_user) or request.args.get("province")
@@ -98,7 +97,7 @@ def _render_form(form: TraineeForm, trainee: Trainee | None):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def create():
     if not access.can_register_trainees(current_user):
         abort(403)
@@ -115,7 +114,7 @@ def create():
 
 
 @bp.route("/<int:trainee_id>/edit", methods=["GET", "POST"])
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def edit(trainee_id: int):
     trainee = access.get_trainee_or_404(current_user, trainee_id, selectinload(Trainee.skills))
     if not access.can_edit_trainee(current_user, trainee):
@@ -147,13 +146,13 @@ def _render_view(trainee: Trainee, cert_form: CertificateForm):
 
 
 @bp.route("/<int:trainee_id>")
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def view(trainee_id: int):
     return _render_view(_load_for_view(trainee_id), CertificateForm())
 
 
 @bp.route("/<int:trainee_id>/certificates", methods=["POST"])
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def add_certificate(trainee_id: int):
     trainee = _load_for_view(trainee_id)
     if not access.can_edit_trainee(current_user, trainee):
@@ -171,7 +170,7 @@ def add_certificate(trainee_id: int):
 
 
 @bp.route("/<int:trainee_id>/certificates/<int:cert_id>/delete", methods=["POST"])
-@access.roles_required(*_REGISTRY_ROLES)
+@access.roles_required(*access.REGISTRARS)
 def delete_certificate(trainee_id: int, cert_id: int):
     trainee = _load_for_view(trainee_id)
     if not access.can_edit_trainee(current_user, trainee):
