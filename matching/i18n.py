@@ -1,4 +1,5 @@
-"""Locale selection and formatting helpers (DESIGN §8).
+"""Locale selection and formatting helpers (DESIGN §8); the labels of stored codes are in
+``matching.labels``.
 
 Order: the logged-in user's saved preference, then an explicit ``lang`` choice (query string
 or cookie), then the browser's Accept-Language, then the default (vi). The choice is cached
@@ -50,7 +51,7 @@ def _lp(context: str, string: str, **variables) -> PlainLazyString:
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "ja": "日本語", "en": "English"}
 
-__all__ = ["_l", "_lp", "select_locale", "register_template_helpers", "LANGUAGE_NAMES"]
+__all__ = ["_l", "_lp", "select_locale", "remember_query_choice", "LANGUAGE_NAMES"]
 
 
 def _valid(code: str | None) -> str | None:
@@ -125,81 +126,13 @@ def fmt_list(items) -> Markup:
     return Markup(format_list([str(escape(item)) for item in items], locale=locale_code()))
 
 
-def register_template_helpers(app) -> None:
-    app.jinja_env.globals.update(
-        locale_code=locale_code,
-        format_list=fmt_list,
-        LANGUAGE_NAMES=LANGUAGE_NAMES,
-        field_name=lambda code: field_name(code, locale_code()),
-        province_name=lambda code: province_name(code, locale_code()),
-        prefecture_name=lambda code: prefecture_name(code, locale_code()),
-    )
-    app.jinja_env.filters.update(date=fmt_date, number=fmt_number, yen=fmt_yen)
-    app.after_request(remember_query_choice)
-    register_label_helpers(app)
-
-
-# -- translated labels for stored codes -----------------------------------------------------
-
-STATUS_LABELS = {
-    "available": _l("Available"),
-    "in_process": _l("In process"),
-    "deployed": _l("Deployed"),
-    "returned": _l("Returned"),
-    "withdrawn": _l("Withdrawn"),
+#: What every template may call to format a value in the reader's language.
+TEMPLATE_GLOBALS = {
+    "locale_code": locale_code,
+    "format_list": fmt_list,
+    "LANGUAGE_NAMES": LANGUAGE_NAMES,
+    "field_name": lambda code: field_name(code, locale_code()),
+    "province_name": lambda code: province_name(code, locale_code()),
+    "prefecture_name": lambda code: prefecture_name(code, locale_code()),
 }
-GENDER_LABELS = {"F": _l("Female"), "M": _l("Male"), "X": _l("Other")}
-ROLE_LABELS = {
-    "admin": _l("Platform administrator"),
-    "department": _l("Labour department"),
-    "employer": _l("Employer"),
-    "agency": _l("Dispatch agency"),
-}
-ORG_KIND_LABELS = {
-    "platform": _l("Platform"),
-    "department": _l("Labour department"),
-    "school": _l("Vocational school"),
-    "employer": _l("Employer"),
-    "agency": _l("Dispatch agency"),
-}
-STAGE_LABELS = {
-    # The first stage, not the decision "Selected": Japanese says 内定 here, 採用内定 there.
-    "selected": _lp("dispatch stage", "Selected"),
-    "contracted": _l("Contract signed"),
-    "training": _l("Pre-departure training"),
-    "coe_applied": _l("COE applied for"),
-    "coe_issued": _l("COE issued"),
-    "visa_applied": _l("Visa applied for"),
-    "visa_issued": _l("Visa issued"),
-    "departed": _l("Departed"),
-    "deployed": _l("At work"),
-    "completed": _l("Contract completed"),
-    "withdrawn": _l("Withdrawn"),
-    "denied": _l("Denied"),
-    "early_return": _l("Returned early"),
-}
-DOCUMENT_KIND_LABELS = {
-    "passport": _l("Passport"),
-    "health_check": _l("Health certificate"),
-    "tb_certificate": _l("Tuberculosis certificate"),
-    "language_certificate": _l("Language certificate"),
-    "contract": _l("Employment contract"),
-    "coe": _l("Certificate of Eligibility (COE)"),
-    "visa": _l("Visa"),
-    "flight": _l("Flight ticket"),
-}
-
-
-def label(mapping: dict, code: str | None) -> str:
-    return str(mapping.get(code, code or ""))
-
-
-def register_label_helpers(app) -> None:
-    app.jinja_env.globals.update(
-        status_label=lambda c: label(STATUS_LABELS, c),
-        gender_label=lambda c: label(GENDER_LABELS, c),
-        role_label=lambda c: label(ROLE_LABELS, c),
-        org_kind_label=lambda c: label(ORG_KIND_LABELS, c),
-        stage_label=lambda c: label(STAGE_LABELS, c),
-        document_kind_label=lambda c: label(DOCUMENT_KIND_LABELS, c),
-    )
+TEMPLATE_FILTERS = {"date": fmt_date, "number": fmt_number, "yen": fmt_yen}

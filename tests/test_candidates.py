@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from matching.extensions import db
+from matching.labels import FEATURE_LABELS
 from matching.models import Decision, Impression, JobOrder, Skill
 from matching.operations.skills import ensure_skill_ids
 from matching.ranking.features import FEATURES
@@ -15,7 +16,7 @@ from matching.ranking.model import PRIOR, LinearModel
 from matching.ranking.pool import clear_memory_cache
 from matching.ranking.service import model_store
 from matching.references import candidate_ref
-from matching.web.jobs.cards import FEATURE_LABELS, candidate_code
+from matching.web.jobs.cards import candidate_code
 
 # What must never reach an employer before shortlisting (blind review).
 NAME = "Trần Thị Bích Ngọc"

@@ -389,7 +389,7 @@ def test_stage_labels_in_templates(app):
     render = app.jinja_env.from_string("{{ stage_label(s) }} / {{ document_kind_label(k) }}")
     assert render.render(s="coe_issued", k="tb_certificate") == (
         "COE issued / Tuberculosis certificate")
-    from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS
+    from matching.labels import DOCUMENT_KIND_LABELS, STAGE_LABELS
 
     assert set(STAGE_LABELS) == set(STAGES) | set(EXITS)
     assert set(DOCUMENT_KIND_LABELS) == {"passport", "health_check", "tb_certificate",

@@ -8,7 +8,8 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from matching.config import PROJECT_ROOT
-from matching.i18n import STAGE_LABELS, fmt_date, fmt_list, fmt_yen, label
+from matching.i18n import fmt_date, fmt_list, fmt_yen
+from matching.labels import STAGE_LABELS, label
 
 CATALOGUES = PROJECT_ROOT / "translations"
 
@@ -123,7 +124,7 @@ def test_babel_formats_dates_and_yen_per_locale(app):
 
 def test_the_first_stage_and_the_decision_are_told_apart(app):
     """Both "Selected" in English; Japanese names the stage 内定 and the decision 採用内定."""
-    from matching.web.jobs.forms import DECISION_LABELS
+    from matching.labels import DECISION_LABELS
 
     with app.test_request_context():
         with force_locale("ja"):

@@ -10,7 +10,7 @@ from matching.documents import build_rirekisho
 from matching.documents.rirekisho import certificate_text
 from matching.extensions import db
 from matching.models import LanguageCertificate, Skill
-from matching.web.trainees.documents import rirekisho_filename
+from matching.web.downloads import rirekisho_filename
 
 TODAY = date(2026, 4, 1)
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from matching.extensions import db
-from matching.i18n import ORG_KIND_LABELS as _KIND_LABELS
-from matching.i18n import ROLE_LABELS as _ROLE_LABELS
+from matching.labels import ORG_KIND_LABELS as _KIND_LABELS
+from matching.labels import ROLE_LABELS as _ROLE_LABELS
 from matching.i18n import _l
 from matching.models import Organisation, User
 from matching.models._common import utcnow

@@ -44,7 +44,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from matching import access
 from matching.extensions import db
-from matching.i18n import STAGE_LABELS, _l
+from matching.i18n import _l
+from matching.labels import STAGE_LABELS
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
 from matching.models._common import utcnow
 from matching.models.dispatch import AuditTrailError  # noqa: F401 (re-exported)

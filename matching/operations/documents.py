@@ -45,7 +45,8 @@ from werkzeug.datastructures import FileStorage
 
 from matching import access
 from matching.extensions import db
-from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS, _l, fmt_date
+from matching.i18n import _l, fmt_date
+from matching.labels import DOCUMENT_KIND_LABELS, STAGE_LABELS
 from matching.models import DOCUMENT_KINDS, Dispatch, Document, Trainee
 from matching.operations.errors import DispatchError
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
 from matching.extensions import db
-from matching.i18n import DOCUMENT_KIND_LABELS
+from matching.labels import DOCUMENT_KIND_LABELS
 from matching.models import STAGES, Dispatch, Document
 
 __all__ = ["EXPIRY_KINDS", "ExpiringDocument", "expiring_documents"]

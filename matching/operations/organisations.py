@@ -13,7 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from matching.extensions import db
-from matching.i18n import ORG_KIND_LABELS, _l
+from matching.i18n import _l
+from matching.labels import ORG_KIND_LABELS
 from matching.models import Organisation
 from matching.operations.tables import CellError, chunks, short
 from matching.vocab import fold

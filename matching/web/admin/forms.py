@@ -7,7 +7,8 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from matching.extensions import db
-from matching.i18n import LANGUAGE_NAMES, ORG_KIND_LABELS, ROLE_LABELS, _l, locale_code
+from matching.i18n import LANGUAGE_NAMES, _l, locale_code
+from matching.labels import ORG_KIND_LABELS, ROLE_LABELS
 from matching.models import ORG_KINDS, ROLES, Organisation
 from matching.operations.accounts import (
     MIN_PASSWORD_LENGTH,

@@ -29,9 +29,9 @@ from matching.web.admin.forms import (
     UserFilterForm,
     country_choices,
 )
-from matching.web.auth.routes import log_back_in
 from matching.web.forms import show_refusal
 from matching.web.params import db_id, paginate
+from matching.web.sessions import log_back_in
 
 PER_PAGE = 50
 

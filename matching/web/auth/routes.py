@@ -1,6 +1,6 @@
 """Log in, log out (here or everywhere), change one's password."""
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -8,7 +8,8 @@ from matching.extensions import db, limiter
 from matching.operations.accounts import authenticate, change_password, end_all_sessions
 from matching.web.auth import bp, throttle
 from matching.web.auth.forms import LoginForm, PasswordForm
-from matching.web.main.routes import safe_next
+from matching.web.navigation import safe_next
+from matching.web.sessions import log_back_in, remembered
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,7 +33,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    if _remembered():
+    if remembered():
         # The remember-me cookie is a long-lived bearer token (the same "<id>:<token>" on
         # every device that kept the user logged in): it ends for good only when the token
         # rotates, which ends the user's other sessions too.
@@ -51,18 +52,6 @@ def logout_everywhere():
     logout_user()
     flash(_("You have been logged out on every device."), "info")
     return redirect(url_for("auth.login"))
-
-
-def _remembered() -> bool:
-    """Whether this browser holds (or is about to receive) a remember-me cookie."""
-    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    return cookie_name in request.cookies or session.get("_remember") == "set"
-
-
-def log_back_in(user) -> None:
-    """After the user's own password change: the new token ended this session as well, so
-    start it again (with a new remember-me cookie if this browser had one)."""
-    login_user(user, remember=_remembered())
 
 
 @bp.route("/password", methods=["GET", "POST"])

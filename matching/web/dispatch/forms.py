@@ -18,24 +18,14 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from matching.i18n import DOCUMENT_KIND_LABELS, STAGE_LABELS, _l, label, locale_code
+from matching.i18n import _l, locale_code
+from matching.labels import document_kind_label, stage_label
 from matching.models import DOCUMENT_KINDS, EXITS, STAGES
 from matching.validation import DOCUMENT_ISSUED, EXPIRES, PAST_EVENT, PLANNED, DateWithin
-from matching.web.forms import Form
-from matching.web.trainees.forms import province_choices
+from matching.web.forms import INVALID_DATE, STRIP, Form, province_choices
 
-_INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
-_strip = [lambda v: v.strip() if isinstance(v, str) else v]
 #: What the document form accepts; the operation also checks the file's first bytes.
 DOCUMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png"]
-
-
-def stage_label(code: str | None) -> str:
-    return label(STAGE_LABELS, code)
-
-
-def document_kind_label(code: str | None) -> str:
-    return label(DOCUMENT_KIND_LABELS, code)
 
 
 def _version_field() -> IntegerField:
@@ -87,10 +77,10 @@ class MoveForm(Form):
                            validators=[InputRequired(_l("Choose where the dispatch moves."))])
     version = _version_field()
     happened_on = DateField(_l("Date it happened"), default=date.today,
-                            invalid_value_message=_INVALID_DATE,
+                            invalid_value_message=INVALID_DATE,
                             validators=[InputRequired(_l("Enter the date it happened.")),
                                         DateWithin(PAST_EVENT)])
-    note = TextAreaField(_l("Note"), filters=_strip, validators=[
+    note = TextAreaField(_l("Note"), filters=STRIP, validators=[
         Optional(), Length(max=1000, message=_l("The note can have at most %(max)d characters."))])
     submit = SubmitField(_l("Record the move"))
 
@@ -114,7 +104,7 @@ class PlannedDepartureForm(Form):
     """The planned departure date, which document expiry is checked against."""
 
     version = _version_field()
-    planned_departure = DateField(_l("Planned departure"), invalid_value_message=_INVALID_DATE,
+    planned_departure = DateField(_l("Planned departure"), invalid_value_message=INVALID_DATE,
                                   validators=[Optional(), DateWithin(PLANNED)])
     submit = SubmitField(_l("Save the date"))
 
@@ -123,13 +113,13 @@ class DocumentForm(Form):
     """A document of the dispatch (COE, visa, flight…) or of its worker (passport…)."""
 
     kind = SelectField(_l("Document"), invalid_choice_message=_l("Choose a value from the list."))
-    number = StringField(_l("Number"), filters=_strip,
+    number = StringField(_l("Number"), filters=STRIP,
                          description=_l("For a flight ticket: the flight number."), validators=[
         Optional(), Length(max=64, message=_l("The number can have at most %(max)d characters."))])
-    issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
+    issued_on = DateField(_l("Issued on"), invalid_value_message=INVALID_DATE,
                           description=_l("For a flight ticket: the date of the flight."),
                           validators=[Optional(), DateWithin(DOCUMENT_ISSUED)])
-    expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
+    expires_on = DateField(_l("Expires on"), invalid_value_message=INVALID_DATE,
                            validators=[Optional(), DateWithin(EXPIRES)])
     file = FileField(_l("File (PDF, JPEG or PNG, optional)"), validators=[
         FileAllowed(DOCUMENT_EXTENSIONS, _l("Only PDF, JPEG and PNG files can be attached."))])

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from matching import access
 from matching.extensions import db
 from matching.i18n import fmt_list
+from matching.labels import document_kind_label, stage_label
 from matching.models import STAGES, Dispatch, StatusEvent
 from matching.operations import dispatch as ops
 from matching.web.dispatch import bp, queries
@@ -27,8 +28,6 @@ from matching.web.dispatch.forms import (
     DocumentForm,
     MoveForm,
     PlannedDepartureForm,
-    document_kind_label,
-    stage_label,
 )
 from matching.web.forms import show_refusal
 
@@ -41,22 +40,22 @@ READERS = ("admin", "agency", "department", "employer")
 @bp.context_processor
 def dispatch_helpers() -> dict:
     today = date.today()
-    # stage_label and document_kind_label are global (matching.i18n).
+    # stage_label and document_kind_label are global (matching.web.templates).
     return {"kind_list": lambda kinds: fmt_list(document_kind_label(k) for k in kinds),
             "expiry_class": lambda doc, dispatch: queries.expiry_class(doc, dispatch, today),
             "STAGES": STAGES, "today": today}
 
 
-@bp.app_template_global("dispatch_summary")
 def dispatch_summary() -> dict:
-    """The home page's pipeline summary: dispatches per stage and documents expiring soon."""
+    """The home page's pipeline summary: dispatches per stage and documents expiring soon
+    (a template global of ``matching.web.templates``)."""
     return {"counts": queries.stage_counts(access.dispatches_select(current_user)),
             "expiring": queries.expiring_soon(current_user), "stages": STAGES}
 
 
-@bp.app_template_global("trainee_dispatches")
 def trainee_dispatches(trainee) -> list[Dispatch]:
-    """The dispatches of ``trainee`` the current user may follow (for the trainee page)."""
+    """The dispatches of ``trainee`` the current user may follow (for the trainee page, a
+    template global of ``matching.web.templates``)."""
     return db.session.scalars(queries.with_people(
         access.dispatches_select(current_user).where(Dispatch.trainee_id == trainee.id))
         .order_by(Dispatch.created_at.desc(), Dispatch.id.desc())).unique().all()

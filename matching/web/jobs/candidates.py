@@ -31,10 +31,11 @@ from matching.operations.decisions import DecisionError, HeadcountReached
 from matching.ranking.pool import load_pool
 from matching.ranking.service import current_model, rank_job
 from matching.references import candidate_ref
+from matching.validation import age_on
+from matching.web.downloads import pdf_response, rirekisho_filename
 from matching.web.jobs import bp
 from matching.web.jobs.candidate_forms import DecisionForm
 from matching.web.jobs.cards import (
-    DECISION_ACTIONS,
     ListPage,
     build_cards,
     candidate_code,
@@ -42,9 +43,7 @@ from matching.web.jobs.cards import (
     make_card,
     model_note,
 )
-from matching.web.main.routes import safe_next
-from matching.web.trainees.documents import pdf_response, rirekisho_filename
-from matching.web.trainees.forms import age_on, language_label, level_label
+from matching.web.navigation import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,7 @@ HISTORY_PER_PAGE = 50
 
 @bp.context_processor
 def review_helpers() -> dict:
-    return {"level_label": level_label, "language_label": language_label, "age_on": age_on,
-            "decision_action": lambda code: str(DECISION_ACTIONS.get(code, code))}
+    return {"age_on": age_on}
 
 
 def _job_under_review(job_id: int) -> JobOrder:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from matching.extensions import db
 from matching.i18n import _l, fmt_date, fmt_number
+from matching.labels import cefr_name, feature_label, level_label
 from matching.models import Trainee
 from matching.ranking.explain import explain
 from matching.ranking.features import Pool, job_features
@@ -30,33 +31,9 @@ from matching.ranking.pool import build_pool
 from matching.ranking.service import ModelChoice, job_for
 from matching.references import candidate_ref
 from matching.vocab import japanese_rank
-from matching.web.trainees.forms import level_label
 
-#: What each ranking feature means to an employer (every key of ``features.FEATURES``).
-FEATURE_LABELS = {
-    "required_coverage": _l("Required skills"),
-    "preferred_coverage": _l("Preferred skills"),
-    "required_all": _l("Has every required skill"),
-    "field_match": _l("Trained in the job's field"),
-    "field_x_required": _l("Required skills within the job's field"),
-    "language_above": _l("Japanese above the minimum level"),
-    "language_below": _l("Levels below the minimum Japanese level"),
-    "below_minimum": _l("Does not reach the minimum Japanese level"),
-    "experience_log": _l("Work experience"),
-    "training": _l("Training hours"),
-    "prefecture_match": _l("Wishes to work in the job's prefecture"),
-    "available_by_start": _l("Available by the start date"),
-}
 #: prefecture_match is 0.5 for a trainee who named no prefecture (``features`` docstring).
 OPEN_TO_ANY_PREFECTURE = _l("Open to work in any prefecture")
-#: The decision buttons, as verbs.
-DECISION_ACTIONS = {
-    "shortlisted": _l("Shortlist"),
-    "interviewed": _l("Mark as interviewed"),
-    "selected": _l("Select"),
-    "rejected": _l("Reject"),
-}
-_CEFR_NAMES = {1: "A1", 2: "A2", 3: "B1", 4: "B2", 5: "C1", 6: "C2"}
 #: Contributions smaller than this are noise on a bar chart.
 _SHOWN_CONTRIBUTION = 0.005
 
@@ -73,10 +50,6 @@ def candidate_code(job_id: int, trainee_id: int) -> str:
     key = str(current_app.config["SECRET_KEY"]).encode()
     digest = hmac.new(key, f"{job_id}:{trainee_id}".encode(), hashlib.sha256).digest()
     return "C-" + base64.b32encode(digest).decode()[:6]
-
-
-def feature_label(name: str) -> str:
-    return str(FEATURE_LABELS.get(name, name))
 
 
 @dataclass
@@ -179,7 +152,7 @@ def level_name(trainee: Trainee) -> str:
     """The trainee's declared level, or the CEFR level a certificate raised them to."""
     if japanese_rank(trainee.japanese_level) == (trainee.language_rank or 0):
         return level_label(trainee.japanese_level)
-    return _CEFR_NAMES.get(trainee.language_rank or 0, level_label("none"))
+    return cefr_name(trainee.language_rank, level_label("none"))
 
 
 def language_comparison(trainee: Trainee, job) -> tuple[str, bool]:

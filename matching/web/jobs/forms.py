@@ -1,4 +1,4 @@
-"""Job-order forms and the translated labels of job-order codes.
+"""Job-order forms.
 
 Choices are built per request in ``__init__`` so labels follow the reader's locale; every
 validator and parse error carries its own translatable message.
@@ -22,6 +22,7 @@ from wtforms.validators import (
 
 from matching.extensions import db
 from matching.i18n import _l, locale_code
+from matching.labels import JOB_STATUS_LABELS, VISA_LABELS
 from matching.models import JOB_STATUSES, VISA_TRACKS, Organisation
 from matching.operations.jobs import (
     MAX_HEADCOUNT,
@@ -32,55 +33,24 @@ from matching.operations.jobs import (
 from matching.validation import PLANNED, DateWithin
 from matching.vocab import PREFECTURES
 from matching.vocab.skills import parse_skills
-from matching.web.forms import Form
-from matching.web.trainees.forms import field_choices, level_choices
+from matching.web.forms import (
+    INVALID_CHOICE,
+    INVALID_DATE,
+    STRIP,
+    Form,
+    choices,
+    field_choices,
+    level_choices,
+)
 
-JOB_STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "open": _l("Open"),
-    "filled": _l("Filled"),
-    "closed": _l("Closed"),
-}
-DECISION_LABELS = {
-    "shortlisted": _l("Shortlisted"),
-    "interviewed": _l("Interviewed"),
-    "selected": _l("Selected"),
-    "rejected": _l("Rejected"),
-}
-VISA_LABELS = {
-    "TITP": _l("TITP – Technical Intern Training"),
-    "SSW1": _l("SSW1 – Specified Skilled Worker (i)"),
-    "SSW2": _l("SSW2 – Specified Skilled Worker (ii)"),
-    "ESD": _l("ESD – Employment for Skill Development"),
-}
-
-_INVALID_CHOICE = _l("Choose a value from the list.")
-_strip = [lambda v: v.strip() if isinstance(v, str) else v]
 # What people type around an amount of yen: "¥215,000", "215 000円", "２１５０００".
 _YEN_NOISE = re.compile(r"[\s,_'¥￥円]|yen|jpy", re.IGNORECASE)
-
-
-def status_label(code: str | None) -> str:
-    return str(JOB_STATUS_LABELS.get(code or "", code or ""))
-
-
-def decision_label(code: str | None) -> str:
-    return str(DECISION_LABELS.get(code or "", code or ""))
-
-
-def visa_label(code: str | None) -> str:
-    return str(VISA_LABELS.get(code or "", code or ""))
-
-
-def _choices(pairs, blank=None) -> list[SelectChoice]:
-    out = [SelectChoice("", str(blank))] if blank is not None else []
-    return out + [SelectChoice(str(value), str(label)) for value, label in pairs]
 
 
 def prefecture_choices(blank) -> list[SelectChoice]:
     """The 47 prefectures in the usual north-to-south order (JIS X 0401)."""
     locale = locale_code()
-    return _choices(((p.code, p.name(locale)) for p in PREFECTURES.values()), blank)
+    return choices(((p.code, p.name(locale)) for p in PREFECTURES.values()), blank)
 
 
 def organisation_choices(kind: str, keep_id: int | None = None) -> list[tuple[int, str]]:
@@ -105,29 +75,29 @@ class YenField(IntegerField):
 class JobOrderForm(Form):
     """Post or edit a job order. ``user`` decides whether the employer can be chosen."""
 
-    employer_id = SelectField(_l("Employer"), invalid_choice_message=_INVALID_CHOICE,
+    employer_id = SelectField(_l("Employer"), invalid_choice_message=INVALID_CHOICE,
                               validators=[DataRequired(_l("Choose an employer."))])
-    external_id = StringField(_l("Job order ID"), filters=_strip, validators=[
+    external_id = StringField(_l("Job order ID"), filters=STRIP, validators=[
         Optional(),
         Length(max=64, message=_l("The ID can have at most %(max)d characters.")),
     ])
-    title = StringField(_l("Title"), filters=_strip, validators=[
+    title = StringField(_l("Title"), filters=STRIP, validators=[
         DataRequired(_l("Enter a title.")),
         Length(max=200, message=_l("The title can have at most %(max)d characters.")),
     ])
-    field = SelectField(_l("Field"), invalid_choice_message=_INVALID_CHOICE,
+    field = SelectField(_l("Field"), invalid_choice_message=INVALID_CHOICE,
                         validators=[DataRequired(_l("Choose a field."))])
-    required_skills = StringField(_l("Required skills"), filters=_strip)
-    preferred_skills = StringField(_l("Preferred skills"), filters=_strip)
+    required_skills = StringField(_l("Required skills"), filters=STRIP)
+    preferred_skills = StringField(_l("Preferred skills"), filters=STRIP)
     min_language_level = SelectField(_l("Minimum Japanese level"), default="none",
-                                     invalid_choice_message=_INVALID_CHOICE)
+                                     invalid_choice_message=INVALID_CHOICE)
     headcount = IntegerField(
         _l("Headcount"), default=1,
         invalid_value_message=_l("Enter a whole number of workers."),
         validators=[InputRequired(_l("Enter how many workers you need.")),
                     NumberRange(min=1, max=MAX_HEADCOUNT,
                                 message=_l("Enter a headcount from %(min)s to %(max)s."))])
-    prefecture = SelectField(_l("Prefecture"), invalid_choice_message=_INVALID_CHOICE,
+    prefecture = SelectField(_l("Prefecture"), invalid_choice_message=INVALID_CHOICE,
                              validators=[DataRequired(_l("Choose the prefecture of the "
                                                          "workplace."))])
     monthly_salary_jpy = YenField(
@@ -137,13 +107,13 @@ class JobOrderForm(Form):
         validators=[Optional(), NumberRange(min=0, max=MAX_SALARY, message=_l(
             "Enter a monthly salary from %(min)s to %(max)s yen."))])
     start_date = DateField(_l("Start date"),
-                           invalid_value_message=_l("Enter a valid date (YYYY-MM-DD)."),
+                           invalid_value_message=INVALID_DATE,
                            validators=[Optional(), DateWithin(PLANNED)])
     visa_track = SelectField(_l("Visa track"), default="SSW1",
-                             invalid_choice_message=_INVALID_CHOICE)
+                             invalid_choice_message=INVALID_CHOICE)
     agency_id = SelectField(_l("Partner agency"), default="",
-                            invalid_choice_message=_INVALID_CHOICE)
-    status = SelectField(_l("Status"), invalid_choice_message=_INVALID_CHOICE)
+                            invalid_choice_message=INVALID_CHOICE)
+    status = SelectField(_l("Status"), invalid_choice_message=INVALID_CHOICE)
     submit = SubmitField(_l("Save"))
     save_draft = SubmitField(_l("Save as draft"))
 
@@ -152,12 +122,12 @@ class JobOrderForm(Form):
         self.field.choices = field_choices(locale_code(), _l("Choose a field"))
         self.min_language_level.choices = level_choices()
         self.prefecture.choices = prefecture_choices(_l("Choose a prefecture"))
-        self.visa_track.choices = _choices((code, VISA_LABELS[code]) for code in VISA_TRACKS)
-        self.agency_id.choices = _choices(
+        self.visa_track.choices = choices((code, VISA_LABELS[code]) for code in VISA_TRACKS)
+        self.agency_id.choices = choices(
             organisation_choices("agency", keep_id=job.agency_id if job else None),
             _l("None yet"))
         if job is None and user.role == "admin":
-            self.employer_id.choices = _choices(organisation_choices("employer"),
+            self.employer_id.choices = choices(organisation_choices("employer"),
                                                 _l("Choose an employer"))
         else:
             # An employer posts for itself; a job order never changes employer.
@@ -167,7 +137,7 @@ class JobOrderForm(Form):
             del self.status
         else:
             del self.save_draft
-            self.status.choices = _choices(
+            self.status.choices = choices(
                 (code, JOB_STATUS_LABELS[code]) for code in allowed_statuses(job.status))
 
     def _validate_skills(self, field):
@@ -215,7 +185,7 @@ class JobSearchForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.status.choices = _choices(
+        self.status.choices = choices(
             ((code, JOB_STATUS_LABELS[code]) for code in JOB_STATUSES), _l("All statuses"))
         self.field.choices = field_choices(locale_code(), _l("All fields"))
 

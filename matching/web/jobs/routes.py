@@ -21,17 +21,8 @@ from matching.operations.jobs import JobOrderError
 from matching.vocab import FIELDS, SKILL_CATALOGUE
 from matching.web.forms import show_refusal
 from matching.web.jobs import bp
-from matching.web.jobs.forms import (
-    JobOrderForm,
-    JobSearchForm,
-    StatusForm,
-    decision_label,
-    job_form_data,
-    status_label,
-    visa_label,
-)
+from matching.web.jobs.forms import JobOrderForm, JobSearchForm, StatusForm, job_form_data
 from matching.web.params import paginate
-from matching.web.trainees.forms import level_label
 
 MANAGERS = ("admin", "employer")
 READERS = ("admin", "employer", "agency")
@@ -41,14 +32,13 @@ HISTORY_SHOWN = 200  # the latest decisions listed on a job order's page
 
 @bp.context_processor
 def job_helpers() -> dict:
-    return {"job_status_label": status_label, "decision_label": decision_label,
-            "visa_label": visa_label, "level_label": level_label, "DECISIONS": DECISIONS,
+    return {"DECISIONS": DECISIONS,
             "can_manage_job": lambda job=None: access.can_manage_job_order(current_user, job)}
 
 
-@bp.app_template_global("job_order_counts")
 def job_order_counts() -> dict[str, int]:
-    """The current user's job orders per status (for the home page), one query."""
+    """The current user's job orders per status (for the home page, a template global of
+    ``matching.web.templates``), one query."""
     scoped = access.job_orders_select(current_user).subquery()
     rows = db.session.execute(sa.select(scoped.c.status, sa.func.count())
                               .group_by(scoped.c.status))

@@ -1,7 +1,5 @@
 """Home page and the language switcher."""
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -12,20 +10,7 @@ from matching.i18n import set_lang_cookie
 from matching.models import TRAINEE_STATUSES
 from matching.operations.accounts import set_user_locale
 from matching.web.main import bp
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths may be redirected to (no open redirect)."""
-    if not target:
-        return default
-    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and newlines, so a
-    # path holding a backslash or any control character is refused outright.
-    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
+from matching.web.navigation import safe_next
 
 
 @bp.route("/")

@@ -30,27 +30,31 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from matching.i18n import GENDER_LABELS, STATUS_LABELS, _l, locale_code
+from matching.i18n import _l, locale_code
+from matching.labels import GENDER_LABELS, LANGUAGE_LABELS, STATUS_LABELS
 from matching.models import TRAINEE_STATUSES
-from matching.validation import (  # noqa: F401 (MIN_AGE, MAX_AGE, age_on: kept importable)
+from matching.validation import (
     EXPIRES,
     ISSUED,
-    MAX_AGE,
-    MIN_AGE,
     PLANNED,
     DateWithin,
     InvalidValue,
-    age_on,
     check_birth_date,
 )
-from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold
-from matching.vocab.languages import CERTIFICATE_LANGUAGES, CERTIFICATE_TESTS, LEVEL_CHOICES
+from matching.vocab import PREFECTURES
+from matching.vocab.languages import CERTIFICATE_LANGUAGES, CERTIFICATE_TESTS
 from matching.vocab.skills import parse_skills
-from matching.web.forms import Form
+from matching.web.forms import (
+    INVALID_CHOICE,
+    INVALID_DATE,
+    STRIP,
+    Form,
+    choices,
+    field_choices,
+    level_choices,
+    province_choices,
+)
 
-LEVEL_LABELS = {"none": _l("None"), "JFT-A2": _l("JFT-Basic A2")}
-LANGUAGE_LABELS = {"ja": _l("Japanese"), "ko": _l("Korean"), "de": _l("German"),
-                   "en": _l("English")}
 SORT_LABELS = {
     "name": _l("Name"),
     "external_id": _l("Trainee ID"),
@@ -63,9 +67,6 @@ SORT_LABELS = {
 KATAKANA_RE = re.compile(r"^[\u30A0-\u30FF\u31F0-\u31FF\u3000 ]+$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]+$")
 
-_INVALID_CHOICE = _l("Choose a value from the list.")
-_INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
-_strip = [lambda v: v.strip() if isinstance(v, str) else v]
 
 
 class LocalDecimalField(DecimalField):
@@ -85,46 +86,14 @@ def _kana_filter(value):
     return " ".join(unicodedata.normalize("NFKC", value).split())
 
 
-def level_label(code: str | None) -> str:
-    """How a Japanese level code is shown: "None", "JFT-Basic A2", otherwise the code."""
-    return str(LEVEL_LABELS.get(code or "none", code or ""))
-
-
-def language_label(code: str | None) -> str:
-    return str(LANGUAGE_LABELS.get(code or "", code or ""))
-
-
-def _by_label(pairs) -> list[tuple[str, str]]:
-    """Alphabetical by label as a Vietnamese reader expects (Đ next to D, not after Z)."""
-    return sorted(pairs, key=lambda pair: fold(str(pair[1])))
-
-
-def _choices(pairs, blank=None) -> list[SelectChoice]:
-    out = [SelectChoice("", str(blank))] if blank is not None else []
-    return out + [SelectChoice(value, str(label)) for value, label in pairs]
-
-
-def level_choices(include_none: bool = True) -> list[SelectChoice]:
-    levels = LEVEL_CHOICES if include_none else [c for c in LEVEL_CHOICES if c != "none"]
-    return _choices((code, level_label(code)) for code in levels)
-
-
-def field_choices(locale: str, blank=None) -> list[SelectChoice]:
-    return _choices(_by_label((f.code, f.name(locale)) for f in FIELDS.values()), blank)
-
-
-def province_choices(locale: str, blank) -> list[SelectChoice]:
-    return _choices(_by_label((p.code, p.name(locale)) for p in PROVINCES.values()), blank)
-
-
 class TraineeForm(Form):
     """Register or edit a trainee. ``user`` decides whether the province can be chosen."""
 
-    external_id = StringField(_l("Trainee ID"), filters=_strip, validators=[
+    external_id = StringField(_l("Trainee ID"), filters=STRIP, validators=[
         DataRequired(_l("Enter the trainee's ID.")),
         Length(max=64, message=_l("The ID can have at most %(max)d characters.")),
     ])
-    full_name = StringField(_l("Full name"), filters=_strip, validators=[
+    full_name = StringField(_l("Full name"), filters=STRIP, validators=[
         DataRequired(_l("Enter the trainee's full name.")),
         Length(max=200, message=_l("The name can have at most %(max)d characters.")),
     ])
@@ -134,23 +103,23 @@ class TraineeForm(Form):
         Regexp(KATAKANA_RE, message=_l("Write the name in katakana only (for example "
                                        "グエン・ヴァン・アン).")),
     ])
-    date_of_birth = DateField(_l("Date of birth"), invalid_value_message=_INVALID_DATE,
+    date_of_birth = DateField(_l("Date of birth"), invalid_value_message=INVALID_DATE,
                               validators=[InputRequired(_l("Enter the date of birth."))])
-    gender = SelectField(_l("Gender"), default="", invalid_choice_message=_INVALID_CHOICE)
-    province = SelectField(_l("Province"), invalid_choice_message=_INVALID_CHOICE,
+    gender = SelectField(_l("Gender"), default="", invalid_choice_message=INVALID_CHOICE)
+    province = SelectField(_l("Province"), invalid_choice_message=INVALID_CHOICE,
                            validators=[DataRequired(_l("Choose a province."))])
-    school = StringField(_l("School"), filters=_strip, validators=[
+    school = StringField(_l("School"), filters=STRIP, validators=[
         Optional(),
         Length(max=200, message=_l("The school name can have at most %(max)d characters.")),
     ])
-    field = SelectField(_l("Field"), invalid_choice_message=_INVALID_CHOICE,
+    field = SelectField(_l("Field"), invalid_choice_message=INVALID_CHOICE,
                         validators=[DataRequired(_l("Choose a field."))])
-    skills = StringField(_l("Skills"), filters=_strip, validators=[
+    skills = StringField(_l("Skills"), filters=STRIP, validators=[
         Optional(),
         Length(max=1000, message=_l("The skills can have at most %(max)d characters.")),
     ])
     japanese_level = SelectField(_l("Japanese level"), default="none",
-                                 invalid_choice_message=_INVALID_CHOICE)
+                                 invalid_choice_message=INVALID_CHOICE)
     training_hours = IntegerField(
         _l("Training hours"), default=0,
         invalid_value_message=_l("Enter a whole number of hours."),
@@ -164,26 +133,26 @@ class TraineeForm(Form):
     preferred_prefectures = SelectMultipleField(
         _l("Preferred prefectures"),
         invalid_choice_message=_l("Choose prefectures from the list."))
-    available_from = DateField(_l("Available from"), invalid_value_message=_INVALID_DATE,
+    available_from = DateField(_l("Available from"), invalid_value_message=INVALID_DATE,
                                validators=[Optional(), DateWithin(PLANNED)])
-    email = EmailField(_l("E-mail"), filters=_strip, validators=[
+    email = EmailField(_l("E-mail"), filters=STRIP, validators=[
         Optional(),
         Email(_l("Enter a valid e-mail address.")),
         Length(max=254, message=_l("The e-mail address is too long.")),
     ])
-    phone = StringField(_l("Phone"), filters=_strip, validators=[Optional()])
+    phone = StringField(_l("Phone"), filters=STRIP, validators=[Optional()])
     consent = BooleanField(_l("The trainee agreed to be shown to employers"))
-    status = SelectField(_l("Status"), invalid_choice_message=_INVALID_CHOICE)
+    status = SelectField(_l("Status"), invalid_choice_message=INVALID_CHOICE)
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, user, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         locale = locale_code()
-        self.gender.choices = _choices(
+        self.gender.choices = choices(
             ((code, label) for code, label in GENDER_LABELS.items()), _l("Not specified"))
         self.field.choices = field_choices(locale, _l("Choose a field"))
         self.japanese_level.choices = level_choices()
-        self.preferred_prefectures.choices = _choices(
+        self.preferred_prefectures.choices = choices(
             (p.code, p.name(locale)) for p in PREFECTURES.values())
         if user.role == "department":
             # A department registers in its own province only: no field to tamper with.
@@ -191,7 +160,7 @@ class TraineeForm(Form):
         else:
             self.province.choices = province_choices(locale, _l("Choose a province"))
         if editing:
-            self.status.choices = _choices(
+            self.status.choices = choices(
                 (code, STATUS_LABELS[code]) for code in TRAINEE_STATUSES)
         else:
             del self.status
@@ -262,39 +231,39 @@ class SearchForm(FlaskForm):
         self.field.choices = field_choices(locale, _l("All fields"))
         self.level.choices = [SelectChoice("", str(_l("Any level"))),
                               *level_choices(include_none=False)]
-        self.status.choices = _choices(
+        self.status.choices = choices(
             ((code, STATUS_LABELS[code]) for code in TRAINEE_STATUSES), _l("All statuses"))
-        self.school.choices = _choices(((s, s) for s in schools), _l("All schools"))
+        self.school.choices = choices(((s, s) for s in schools), _l("All schools"))
         if user.role == "admin":
             self.province.choices = province_choices(locale, _l("All provinces"))
         else:
             del self.province
-        self.sort.choices = _choices(SORT_LABELS.items())
-        self.dir.choices = _choices((("", _l("Default order")), ("asc", _l("Ascending")),
+        self.sort.choices = choices(SORT_LABELS.items())
+        self.dir.choices = choices((("", _l("Default order")), ("asc", _l("Ascending")),
                                      ("desc", _l("Descending"))))
 
 
 class CertificateForm(Form):
     """A language certificate on the trainee page."""
 
-    language = SelectField(_l("Language"), default="ja", invalid_choice_message=_INVALID_CHOICE)
-    test = SelectField(_l("Test"), invalid_choice_message=_INVALID_CHOICE)
-    level = StringField(_l("Level"), filters=_strip, validators=[
+    language = SelectField(_l("Language"), default="ja", invalid_choice_message=INVALID_CHOICE)
+    test = SelectField(_l("Test"), invalid_choice_message=INVALID_CHOICE)
+    level = StringField(_l("Level"), filters=STRIP, validators=[
         Optional(), Length(max=16, message=_l("The level can have at most %(max)d characters."))])
     score = IntegerField(_l("Score"), invalid_value_message=_l("Enter a whole number."),
                          validators=[Optional(), NumberRange(
                              min=0, max=1000, message=_l("Enter a score from 0 to 1000."))])
-    issued_on = DateField(_l("Issued on"), invalid_value_message=_INVALID_DATE,
+    issued_on = DateField(_l("Issued on"), invalid_value_message=INVALID_DATE,
                           validators=[InputRequired(_l("Enter the issue date.")),
                                       DateWithin(ISSUED)])
-    expires_on = DateField(_l("Expires on"), invalid_value_message=_INVALID_DATE,
+    expires_on = DateField(_l("Expires on"), invalid_value_message=INVALID_DATE,
                            validators=[Optional(), DateWithin(EXPIRES)])
     submit = SubmitField(_l("Add certificate"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.language.choices = _choices((c, LANGUAGE_LABELS[c]) for c in CERTIFICATE_LANGUAGES)
-        self.test.choices = _choices((t, t) for t in CERTIFICATE_TESTS)
+        self.language.choices = choices((c, LANGUAGE_LABELS[c]) for c in CERTIFICATE_LANGUAGES)
+        self.test.choices = choices((t, t) for t in CERTIFICATE_TESTS)
 
     def validate_expires_on(self, field):
         if field.data and self.issued_on.data and field.data < self.issued_on.data:
@@ -311,7 +280,3 @@ class CertificateForm(Form):
     def certificate_data(self) -> dict:
         return {name: self._fields[name].data
                 for name in ("language", "test", "level", "score", "issued_on", "expires_on")}
-
-
-class EmptyForm(FlaskForm):
-    """A POST button: only the CSRF token."""

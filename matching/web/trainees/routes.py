@@ -27,29 +27,23 @@ from matching.models import Trainee
 from matching.operations import registry
 from matching.operations.registry import RegistryError
 from matching.vocab import PROVINCES, SKILL_CATALOGUE
-from matching.web.forms import show_refusal
+from matching.web.forms import EmptyForm, show_refusal
 from matching.web.params import paginate
 from matching.web.trainees import bp, queries
 from matching.web.trainees.forms import (
     CertificateForm,
-    EmptyForm,
     SearchForm,
     TraineeForm,
-    language_label,
-    level_label,
     trainee_form_data,
 )
 
 log = logging.getLogger(__name__)
 
-_CEFR_NAMES = {1: "A1", 2: "A2", 3: "B1", 4: "B2", 5: "C1", 6: "C2"}
 
 
 @bp.context_processor
 def registry_helpers() -> dict:
-    return {"level_label": level_label, "language_label": language_label,
-            "cefr_name": lambda rank: _CEFR_NAMES.get(rank or 0, "—"),
-            "can_edit_trainee": lambda t: access.can_edit_trainee(current_user, t)}
+    return {"can_edit_trainee": lambda t: access.can_edit_trainee(current_user, t)}
 
 
 # -- list and export -----------------------------------------------------------------------

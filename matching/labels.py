@@ -1,0 +1,187 @@
+"""The translated label of every stored code, in one place.
+
+Each table maps a code kept in the database (a status, a stage, a decision, a level...) to a
+lazy message (``_l``), so it follows the reader's locale; each ``xxx_label(code)`` returns
+the label as text, or the code itself when it has none (a value from an older version still
+shows). Forms build their choices from these tables, operations quote them in messages, and
+``TEMPLATE_GLOBALS`` gives the functions to every template.
+"""
+
+from matching.i18n import _l, _lp
+
+# -- people and organisations ---------------------------------------------------------------
+
+STATUS_LABELS = {
+    "available": _l("Available"),
+    "in_process": _l("In process"),
+    "deployed": _l("Deployed"),
+    "returned": _l("Returned"),
+    "withdrawn": _l("Withdrawn"),
+}
+GENDER_LABELS = {"F": _l("Female"), "M": _l("Male"), "X": _l("Other")}
+ROLE_LABELS = {
+    "admin": _l("Platform administrator"),
+    "department": _l("Labour department"),
+    "employer": _l("Employer"),
+    "agency": _l("Dispatch agency"),
+}
+ORG_KIND_LABELS = {
+    "platform": _l("Platform"),
+    "department": _l("Labour department"),
+    "school": _l("Vocational school"),
+    "employer": _l("Employer"),
+    "agency": _l("Dispatch agency"),
+}
+
+# -- languages ------------------------------------------------------------------------------
+
+#: Japanese levels whose code is not already their name (N1...N5, JFT-A1 show as they are).
+LEVEL_LABELS = {"none": _l("None"), "JFT-A2": _l("JFT-Basic A2")}
+LANGUAGE_LABELS = {"ja": _l("Japanese"), "ko": _l("Korean"), "de": _l("German"),
+                   "en": _l("English")}
+#: ``Trainee.language_rank`` above the JLPT scale, raised by a certificate in another language.
+CEFR_NAMES = {1: "A1", 2: "A2", 3: "B1", 4: "B2", 5: "C1", 6: "C2"}
+
+# -- job orders and decisions ---------------------------------------------------------------
+
+JOB_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "open": _l("Open"),
+    "filled": _l("Filled"),
+    "closed": _l("Closed"),
+}
+DECISION_LABELS = {
+    "shortlisted": _l("Shortlisted"),
+    "interviewed": _l("Interviewed"),
+    "selected": _l("Selected"),
+    "rejected": _l("Rejected"),
+}
+#: The decision buttons, as verbs.
+DECISION_ACTIONS = {
+    "shortlisted": _l("Shortlist"),
+    "interviewed": _l("Mark as interviewed"),
+    "selected": _l("Select"),
+    "rejected": _l("Reject"),
+}
+VISA_LABELS = {
+    "TITP": _l("TITP – Technical Intern Training"),
+    "SSW1": _l("SSW1 – Specified Skilled Worker (i)"),
+    "SSW2": _l("SSW2 – Specified Skilled Worker (ii)"),
+    "ESD": _l("ESD – Employment for Skill Development"),
+}
+#: What each ranking feature means to an employer (every key of ``ranking.features.FEATURES``).
+FEATURE_LABELS = {
+    "required_coverage": _l("Required skills"),
+    "preferred_coverage": _l("Preferred skills"),
+    "required_all": _l("Has every required skill"),
+    "field_match": _l("Trained in the job's field"),
+    "field_x_required": _l("Required skills within the job's field"),
+    "language_above": _l("Japanese above the minimum level"),
+    "language_below": _l("Levels below the minimum Japanese level"),
+    "below_minimum": _l("Does not reach the minimum Japanese level"),
+    "experience_log": _l("Work experience"),
+    "training": _l("Training hours"),
+    "prefecture_match": _l("Wishes to work in the job's prefecture"),
+    "available_by_start": _l("Available by the start date"),
+}
+
+# -- dispatch -------------------------------------------------------------------------------
+
+STAGE_LABELS = {
+    # The first stage, not the decision "Selected": Japanese says 内定 here, 採用内定 there.
+    "selected": _lp("dispatch stage", "Selected"),
+    "contracted": _l("Contract signed"),
+    "training": _l("Pre-departure training"),
+    "coe_applied": _l("COE applied for"),
+    "coe_issued": _l("COE issued"),
+    "visa_applied": _l("Visa applied for"),
+    "visa_issued": _l("Visa issued"),
+    "departed": _l("Departed"),
+    "deployed": _l("At work"),
+    "completed": _l("Contract completed"),
+    "withdrawn": _l("Withdrawn"),
+    "denied": _l("Denied"),
+    "early_return": _l("Returned early"),
+}
+DOCUMENT_KIND_LABELS = {
+    "passport": _l("Passport"),
+    "health_check": _l("Health certificate"),
+    "tb_certificate": _l("Tuberculosis certificate"),
+    "language_certificate": _l("Language certificate"),
+    "contract": _l("Employment contract"),
+    "coe": _l("Certificate of Eligibility (COE)"),
+    "visa": _l("Visa"),
+    "flight": _l("Flight ticket"),
+}
+
+
+def label(mapping: dict, code: str | None) -> str:
+    """``mapping``'s label of ``code`` as text; the code itself when it has none."""
+    return str(mapping.get(code, code or ""))
+
+
+def status_label(code: str | None) -> str:
+    """A trainee's registry status."""
+    return label(STATUS_LABELS, code)
+
+
+def gender_label(code: str | None) -> str:
+    return label(GENDER_LABELS, code)
+
+
+def role_label(code: str | None) -> str:
+    return label(ROLE_LABELS, code)
+
+
+def org_kind_label(code: str | None) -> str:
+    return label(ORG_KIND_LABELS, code)
+
+
+def level_label(code: str | None) -> str:
+    """How a Japanese level code is shown: "None", "JFT-Basic A2", otherwise the code."""
+    return label(LEVEL_LABELS, code or "none")
+
+
+def language_label(code: str | None) -> str:
+    return label(LANGUAGE_LABELS, code)
+
+
+def cefr_name(rank: int | None, missing: str = "—") -> str:
+    """The CEFR level of a language rank (1 → A1 ... 6 → C2), ``missing`` for any other."""
+    return CEFR_NAMES.get(rank or 0, missing)
+
+
+def job_status_label(code: str | None) -> str:
+    return label(JOB_STATUS_LABELS, code)
+
+
+def decision_label(code: str | None) -> str:
+    return label(DECISION_LABELS, code)
+
+
+def decision_action(code: str | None) -> str:
+    return label(DECISION_ACTIONS, code)
+
+
+def visa_label(code: str | None) -> str:
+    return label(VISA_LABELS, code)
+
+
+def feature_label(name: str) -> str:
+    return label(FEATURE_LABELS, name)
+
+
+def stage_label(code: str | None) -> str:
+    return label(STAGE_LABELS, code)
+
+
+def document_kind_label(code: str | None) -> str:
+    return label(DOCUMENT_KIND_LABELS, code)
+
+
+#: Every label function, under the name templates call it by.
+TEMPLATE_GLOBALS = {function.__name__: function for function in (
+    status_label, gender_label, role_label, org_kind_label, level_label, language_label,
+    cefr_name, job_status_label, decision_label, decision_action, visa_label, stage_label,
+    document_kind_label,
+)}

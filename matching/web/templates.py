@@ -1,0 +1,22 @@
+"""What every template may call, registered by the app in one place (``create_app``).
+
+Formatting in the reader's language (``matching.i18n``), the labels of stored codes
+(``matching.labels``), and the few summaries one feature's page shows of another's data
+(the home page's job-order and pipeline counts, a trainee's dispatches): those stay next to
+the queries of their feature, but no blueprint registers a global as a side effect.
+"""
+
+from flask import Flask
+
+from matching import i18n, labels
+from matching.web.dispatch.routes import dispatch_summary, trainee_dispatches
+from matching.web.jobs.routes import job_order_counts
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(i18n.TEMPLATE_GLOBALS)
+    app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)
+    app.jinja_env.globals.update(job_order_counts=job_order_counts,
+                                 dispatch_summary=dispatch_summary,
+                                 trainee_dispatches=trainee_dispatches)
+    app.jinja_env.filters.update(i18n.TEMPLATE_FILTERS)
