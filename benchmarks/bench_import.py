@@ -95,7 +95,8 @@ def main() -> None:
     from matching import create_app
     from matching.extensions import db
     from matching.models import Trainee, trainee_skills
-    from matching.operations.imports import import_trainees, read_table
+    from matching.operations.imports.reading import read_table
+    from matching.operations.imports.trainees import import_trainees
 
     with tempfile.TemporaryDirectory() as folder:
         url = "sqlite:///" + str(Path(folder) / "bench.sqlite")

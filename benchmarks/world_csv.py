@@ -35,7 +35,7 @@ from benchmarks.bench_cli import GRADE_NAMES, LEVEL_OF_RANK
 from benchmarks.synthetic import LATENT, PREFERENCES, SKILLS, World, latent, make_world
 from matching.formats import TRAINEE_COLUMNS
 from matching.operations.demo import WOMEN_SHARE, vietnamese_name
-from matching.operations.job_imports import JOB_ORDER_COLUMNS
+from matching.operations.imports.job_orders import JOB_ORDER_COLUMNS
 from matching.ranking.features import FIELD_CODES, PREFECTURE_CODES, Job
 from matching.vocab import FIELDS, PROVINCES
 

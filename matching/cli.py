@@ -12,11 +12,13 @@ from matching.config import PROJECT_ROOT
 from matching.extensions import db
 from matching.models import ORG_KINDS, ROLES, Organisation
 from matching.operations.accounts import AccountError, create_user, save_organisation
-from matching.operations.decision_imports import import_decisions_table
 from matching.operations.demo import DEMO_PASSWORD, DemoError, seed_demo
-from matching.operations.imports import ImportFileError, import_table, read_table
-from matching.operations.job_imports import import_job_orders_table
-from matching.operations.status_imports import import_statuses_table
+from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.job_orders import import_job_orders
+from matching.operations.imports.parsing import import_table
+from matching.operations.imports.reading import ImportFileError, read_table
+from matching.operations.imports.statuses import import_statuses
+from matching.operations.imports.trainees import import_trainees
 from matching.vocab import resolve_province
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -106,7 +108,7 @@ def _import_command(name: str):
 @_import_command("trainees")
 def import_trainees_command(path, dry_run):
     """Import trainees from a CSV or XLSX FILE; any bad row and nothing is written."""
-    result = _import_file(path, import_table, dry_run)
+    result = _import_file(path, import_trainees, dry_run)
     _echo_counts(result, dry_run)
     _echo_dry_run(dry_run)
 
@@ -114,7 +116,7 @@ def import_trainees_command(path, dry_run):
 @_import_command("job-orders")
 def import_job_orders_command(path, dry_run):
     """Import job orders from a CSV or XLSX FILE; unknown employers are created."""
-    result = _import_file(path, import_job_orders_table, dry_run)
+    result = _import_file(path, import_job_orders, dry_run)
     _echo_counts(result, dry_run)
     if result.employers_created:
         verb = "to create" if dry_run else "created"
@@ -127,13 +129,13 @@ def import_job_orders_command(path, dry_run):
 @_import_command("decisions")
 def import_decisions_command(path, dry_run):
     """Import decisions from a CSV or XLSX FILE; those already on record are skipped."""
-    result = _import_file(path, import_decisions_table, dry_run)
+    result = _import_file(path, import_decisions, dry_run)
     _echo_counts(result, dry_run, unchanged=True)
     _echo_dry_run(dry_run)
 
 
-def _import_file(path, import_table_fn, dry_run):
-    """Read and import FILE with ``import_table_fn(header, rows, ...)``; on any error print
+def _import_file(path, import_rows, dry_run):
+    """Read FILE and ``import_table`` it with the importer ``import_rows``; on any error print
     each as ``line N, column: reason`` on stderr and exit 1 (nothing is written)."""
     try:
         with open(path, "rb") as stream:
@@ -143,10 +145,10 @@ def _import_file(path, import_table_fn, dry_run):
     if len(rows) > PROGRESS_MIN_ROWS:
         with click.progressbar(length=len(rows), label="Checking rows",
                                file=sys.stderr) as bar:
-            result = import_table_fn(header, rows, dry_run=dry_run,
-                                     progress=lambda done: bar.update(done - bar.pos))
+            result = import_table(header, rows, import_rows, dry_run=dry_run,
+                                  progress=lambda done: bar.update(done - bar.pos))
     else:
-        result = import_table_fn(header, rows, dry_run=dry_run)
+        result = import_table(header, rows, import_rows, dry_run=dry_run)
     for error in result.errors:
         where = f"line {error.line}, {error.column}" if error.column else f"line {error.line}"
         click.echo(f"{where}: {error.message}", err=True)
@@ -173,7 +175,7 @@ def _echo_dry_run(dry_run: bool) -> None:
 def import_statuses_command(path, dry_run):
     """Move dispatches from a CSV or XLSX FILE (trainee_external_id, job_order_external_id,
     stage, date, note); every row goes through the stage rules, all or nothing."""
-    result = _import_file(path, import_statuses_table, dry_run)
+    result = _import_file(path, import_statuses, dry_run)
     verb = "to write" if dry_run else "written"
     click.echo(f"{result.rows} rows: {result.created} moves {verb} on {result.updated} "
                f"dispatches, {result.unchanged} unchanged")

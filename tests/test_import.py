@@ -2,6 +2,7 @@
 
 import io
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -9,14 +10,14 @@ import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import Skill, Trainee, trainee_skills
-from matching.operations import imports
-from matching.operations.imports import (
-    ImportFileError,
-    import_trainees,
-    import_trainees_file,
-    read_table,
-)
+from matching.operations.imports import trainees
+from matching.operations.imports.parsing import import_file
+from matching.operations.imports.reading import ImportFileError, read_table
+from matching.operations.imports.trainees import import_trainees
 from tests.conftest import english, messages, xlsx
+
+#: From a file, as the import pages and the CLI come in.
+import_trainees_file = partial(import_file, import_rows=import_trainees)
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "trainees_sample.csv"
@@ -402,7 +403,7 @@ def test_admin_may_import_any_province(app, make_user):
 
 def test_a_database_error_rolls_everything_back(app, monkeypatch):
     # A skill id that does not exist: the link insert fails after the trainees went in.
-    monkeypatch.setattr(imports, "ensure_skill_ids", lambda slugs: dict.fromkeys(slugs, 999_999))
+    monkeypatch.setattr(trainees, "ensure_skill_ids", lambda slugs: dict.fromkeys(slugs, 999_999))
     with pytest.raises(sa.exc.IntegrityError):
         import_sample()
     assert count(Trainee) == 0 and count(trainee_skills) == 0

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import Trainee
-from matching.operations import imports
+from matching.operations.imports import trainees
+from matching.operations.imports.parsing import import_file
+from matching.operations.imports.trainees import import_trainees
 
 CSV = ("external_id,full_name,date_of_birth,province,field,japanese_level\n"
        + "".join(f"R{n},Nguyễn Văn {n},2000-01-0{n},nghe-an,construction,N4\n"
@@ -74,9 +76,9 @@ def test_rows_written_by_another_import_meanwhile_give_a_message_not_a_500(
     preview(client)
     # Another confirm (another session) inserted the same trainees after this one looked.
     with app.test_request_context():
-        result = imports.import_trainees_file(io.BytesIO(CSV), "t.csv", user=department)
+        result = import_file(io.BytesIO(CSV), "t.csv", import_trainees, user=department)
     assert result.ok and count_trainees() == 5
-    monkeypatch.setattr(imports, "_existing_ids", lambda keys: {})
+    monkeypatch.setattr(trainees, "_existing_ids", lambda keys: {})
     response = client.post("/trainees/import/confirm")
     assert response.status_code == 302 and response.headers["Location"].endswith("/import")
     page = client.get("/trainees/import").get_data(True)

@@ -2,6 +2,7 @@
 
 import io
 from datetime import datetime
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -9,8 +10,12 @@ import sqlalchemy as sa
 from matching.extensions import db
 from matching.models import Decision, JobOrder
 from matching.models._common import utcnow
-from matching.operations.decision_imports import import_decisions, import_decisions_file
+from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.parsing import import_file
 from tests.conftest import add_job_order, messages
+
+#: From a file, as the import pages and the CLI come in.
+import_decisions_file = partial(import_file, import_rows=import_decisions)
 
 HEADER = "job_order_external_id,trainee_external_id,decision"
 

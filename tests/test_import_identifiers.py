@@ -1,10 +1,16 @@
 """Imports never confirm another tenant's identifiers (issue 8, item 11)."""
 
 import io
+from functools import partial
 
-from matching.operations.decision_imports import import_decisions_file
-from matching.operations.job_imports import import_job_orders_file
+from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.job_orders import import_job_orders
+from matching.operations.imports.parsing import import_file
 from tests.conftest import messages
+
+#: From a file, as the import pages and the CLI come in.
+import_decisions_file = partial(import_file, import_rows=import_decisions)
+import_job_orders_file = partial(import_file, import_rows=import_job_orders)
 
 JOBS = ("external_id,employer,title,field,min_japanese_level,headcount,visa_track\n"
         "{id},{employer},Line worker,food_manufacturing,N4,2,SSW1\n")

@@ -2,18 +2,20 @@
 
 import io
 from datetime import date
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import JobOrder, Organisation
-from matching.operations import job_imports
-from matching.operations.job_imports import (
-    import_job_orders,
-    import_job_orders_file,
-)
+from matching.operations.imports import job_orders as job_imports
+from matching.operations.imports.job_orders import import_job_orders
+from matching.operations.imports.parsing import import_file
 from tests.conftest import english, messages, xlsx
+
+#: From a file, as the import pages and the CLI come in.
+import_job_orders_file = partial(import_file, import_rows=import_job_orders)
 
 HEADER = ("external_id,employer,title,field,required_skills,preferred_skills,"
           "min_japanese_level,headcount,prefecture,monthly_salary_jpy,start_date,visa_track")

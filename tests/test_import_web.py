@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import Trainee
-from matching.operations.imports import KNOWN_COLUMNS
+from matching.operations.imports.trainees import KNOWN_COLUMNS
 
 SAMPLE = Path(__file__).parent / "data" / "trainees_sample.csv"
 #: The sample's rows in Đắk Lắk only (its last row belongs to Tuyên Quang).

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import Dispatch, Document, JobOrder, LanguageCertificate, Organisation, Trainee
-from matching.operations.decision_imports import import_decisions
-from matching.operations.imports import import_trainees
-from matching.operations.job_imports import import_job_orders
-from matching.operations.status_imports import import_statuses
+from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.job_orders import import_job_orders
+from matching.operations.imports.statuses import import_statuses
+from matching.operations.imports.trainees import import_trainees
 from matching.validation import (
     EXPIRES,
     PLANNED,

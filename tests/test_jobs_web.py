@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import Decision, JobOrder
-from matching.operations.job_imports import KNOWN_COLUMNS
+from matching.operations.imports.job_orders import KNOWN_COLUMNS
 from tests.conftest import add_job_order
 
 _seq = itertools.count(1)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from matching.extensions import db
 from matching.models import Decision, JobOrder, Skill, Trainee
-from matching.operations.imports import import_trainees
+from matching.operations.imports.trainees import import_trainees
 from matching.operations.registry import update_trainee
 from matching.operations.skills import ensure_skill_ids
 from matching.ranking import pool as pool_module

@@ -2,6 +2,7 @@
 
 import io
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -9,8 +10,12 @@ from openpyxl import Workbook
 
 from matching.extensions import db
 from matching.models import Dispatch, StatusEvent
-from matching.operations.status_imports import import_statuses, import_statuses_file
+from matching.operations.imports.parsing import import_file
+from matching.operations.imports.statuses import import_statuses
 from tests.conftest import add_doc, open_dispatch
+
+#: From a file, as the import pages and the CLI come in.
+import_statuses_file = partial(import_file, import_rows=import_statuses)
 
 TODAY = date.today()
 HEADER = "trainee_external_id,job_order_external_id,stage,date,note\n"

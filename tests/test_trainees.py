@@ -578,7 +578,8 @@ def test_certificate_forms_carry_csrf_tokens(csrf_on, client, dept, make_trainee
 
 
 def test_an_export_reimports_unchanged(client, login, dept, make_trainee):
-    from matching.operations.imports import import_trainees_file
+    from matching.operations.imports.parsing import import_file
+    from matching.operations.imports.trainees import import_trainees
 
     make_trainee(external_id="R-1", full_name="Nguyễn Thị Hương", gender="F", school="Trường A",
                  japanese_level="JFT-A2", training_hours=640, experience_years=1.5,
@@ -596,7 +597,7 @@ def test_an_export_reimports_unchanged(client, login, dept, make_trainee):
     body = response.get_data()
     response.close()
 
-    result = import_trainees_file(io.BytesIO(body), "export.csv", user=dept)
+    result = import_file(io.BytesIO(body), "export.csv", import_trainees, user=dept)
     assert result.ok and (result.created, result.updated) == (0, 2)
     db.session.expire_all()
     assert [tuple(getattr(t, c) for c in columns) for t in trainees()] == before

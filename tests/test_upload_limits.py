@@ -10,12 +10,17 @@ import io
 import struct
 import tracemalloc
 import zipfile
+from functools import partial
 
 import pytest
 from openpyxl import Workbook
 
-from matching.operations.imports import import_trainees_file
-from matching.operations.tables import ImportFileError, read_table
+from matching.operations.imports.parsing import import_file
+from matching.operations.imports.reading import ImportFileError, read_table
+from matching.operations.imports.trainees import import_trainees
+
+#: From a file, as the import pages and the CLI come in.
+import_trainees_file = partial(import_file, import_rows=import_trainees)
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 HEADER = ("external_id", "full_name", "date_of_birth", "province", "field", "japanese_level")

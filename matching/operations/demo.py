@@ -30,10 +30,10 @@ import sqlalchemy as sa
 from matching.extensions import db
 from matching.models import Organisation, User
 from matching.operations.accounts import AccountError, create_user, save_organisation
-from matching.operations.decision_imports import import_decisions
 from matching.operations.demo_pipeline import DemoPipelineError, seed_pipeline
-from matching.operations.imports import import_trainees
-from matching.operations.job_imports import import_job_orders
+from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.job_orders import import_job_orders
+from matching.operations.imports.trainees import import_trainees
 from matching.vocab import SKILL_CATALOGUE, fold, japanese_rank
 
 log = logging.getLogger(__name__)

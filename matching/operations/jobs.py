@@ -4,7 +4,7 @@ Every function checks the user's right (``access.can_manage_job_order``), valida
 form layer cannot know (uniqueness, organisations, status moves), writes, commits and
 returns the job order. A refused change raises ``JobOrderError`` whose message is
 translated (lazy) and safe to show; ``field`` names the form field it belongs to, if any.
-Bulk imports live in ``job_imports``.
+Bulk imports live in ``imports.job_orders``.
 """
 
 import logging

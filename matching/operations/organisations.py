@@ -16,7 +16,7 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.labels import ORG_KIND_LABELS
 from matching.models import Organisation
-from matching.operations.tables import CellError, chunks, short
+from matching.operations.imports.parsing import CellError, chunks, short
 from matching.vocab import fold
 from matching.vocab.folding import fold_key
 

@@ -35,7 +35,7 @@ from wtforms import SubmitField
 
 from matching.formulas import neutralised
 from matching.i18n import _l
-from matching.operations.tables import ImportResult
+from matching.operations.imports.parsing import ImportResult
 
 UPLOAD_MAX_AGE = 24 * 3600  # seconds an abandoned upload is kept
 ERRORS_SHOWN = 1000  # a page listing more problems than this helps nobody

@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from matching import access
 from matching.models import EXITS, STAGES
-from matching.operations import status_imports
-from matching.operations.tables import ImportResult
+from matching.operations.imports import statuses
+from matching.operations.imports.parsing import ImportResult, import_file
 from matching.web.dispatch import bp
 from matching.web.uploads import ImportPages, template_csv
 
@@ -22,8 +22,8 @@ EXAMPLE = {"trainee_external_id": "T0001", "job_order_external_id": "JO-2026-001
 
 
 def _run(stream, filename: str, dry_run: bool) -> ImportResult:
-    return status_imports.import_statuses_file(
-        stream, filename, user=current_user._get_current_object(), dry_run=dry_run)
+    return import_file(stream, filename, statuses.import_statuses,
+                       user=current_user._get_current_object(), dry_run=dry_run)
 
 
 def _done_message(result: ImportResult) -> str:
@@ -40,8 +40,8 @@ PAGES = ImportPages("dispatch", "status_import", _run, done_endpoint="board",
 @access.roles_required(*access.DISPATCH_MOVERS)
 def import_upload():
     """Upload a file; answer with the preview of a dry run (or every error in it)."""
-    return PAGES.upload(columns=status_imports.KNOWN_COLUMNS,
-                        required=status_imports.STATUS_COLUMNS, stage_codes=(*STAGES, *EXITS))
+    return PAGES.upload(columns=statuses.KNOWN_COLUMNS,
+                        required=statuses.STATUS_COLUMNS, stage_codes=(*STAGES, *EXITS))
 
 
 @bp.route("/import/confirm", methods=["POST"])
@@ -55,4 +55,4 @@ def import_confirm():
 @access.roles_required(*access.DISPATCH_MOVERS)
 def import_template():
     """An example CSV: the header row and one row a user can overwrite."""
-    return template_csv(status_imports.KNOWN_COLUMNS, EXAMPLE, "dispatch-stages-template.csv")
+    return template_csv(statuses.KNOWN_COLUMNS, EXAMPLE, "dispatch-stages-template.csv")

@@ -9,13 +9,14 @@ from flask import abort
 from flask_login import current_user
 
 from matching import access
-from matching.operations.job_imports import (
+from matching.operations.imports.job_orders import (
     JOB_ORDER_COLUMNS,
     JOB_ORDER_REQUIRED,
     KNOWN_COLUMNS,
     JobImportResult,
-    import_job_orders_file,
+    import_job_orders,
 )
+from matching.operations.imports.parsing import import_file
 from matching.web.jobs import bp
 from matching.web.uploads import ImportPages, template_csv
 
@@ -31,8 +32,8 @@ _EXAMPLE = {
 
 
 def _run(stream, filename: str, dry_run: bool) -> JobImportResult:
-    return import_job_orders_file(stream, filename, user=current_user._get_current_object(),
-                                  dry_run=dry_run)
+    return import_file(stream, filename, import_job_orders,
+                       user=current_user._get_current_object(), dry_run=dry_run)
 
 
 PAGES = ImportPages("jobs", "job_import", _run)

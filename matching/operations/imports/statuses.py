@@ -31,24 +31,25 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
 from matching.operations.dispatch import NOTE_LIMIT, move_refusal, write_move
-from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
-from matching.operations.tables import (
+from matching.operations.imports.parsing import (
     CHUNK,
     CellError,
     ImportResult,
     RowError,
+    TableFormat,
+    all_or_nothing,
     chunks,
     memo,
     parse_date,
     parse_province,
+    parsed_rows,
     province_names,
     short,
     text_parser,
 )
 from matching.vocab import fold
 
-__all__ = ["STATUS_COLUMNS", "import_statuses", "import_statuses_file",
-           "import_statuses_table"]
+__all__ = ["STATUS_COLUMNS", "import_statuses"]
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +64,10 @@ FORMAT = TableFormat(KNOWN_COLUMNS, STATUS_COLUMNS,
                      no_rows=_l("The file has a header row but no status updates."))
 
 
-# -- public entry points ---------------------------------------------------------------------
+# -- the importer ---------------------------------------------------------------------------
 
 
-def import_statuses_file(stream, filename: str, **kw) -> ImportResult:
-    """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    return FORMAT.import_file(stream, filename, import_statuses_table, **kw)
-
-
-def import_statuses_table(header: list[str], rows: list, **kw) -> ImportResult:
-    """Check the header of what ``read_table`` returned, then ``import_statuses`` its rows."""
-    return FORMAT.import_table(header, rows, import_statuses, **kw)
-
-
+@FORMAT.importer
 def import_statuses(rows, *, user=None, dry_run: bool = False,
                     progress: Callable[[int], None] | None = None) -> ImportResult:
     """Check every row against the state machine, then write all moves in one transaction.
@@ -83,10 +75,9 @@ def import_statuses(rows, *, user=None, dry_run: bool = False,
     ``rows``: ``read_table``'s ``[(line, {column: text})]`` or plain dicts (lines numbered
     from 2). Nothing is written on any error or when ``dry_run`` is set.
     """
-    refusal = None if user is None or user.role in ("admin", "agency") else _l(
+    refusal = None if access.can_import_statuses(user) else _l(
         "Only administrators and dispatch agencies may import status updates.")
-    result = ImportResult(dry_run=dry_run)
-    numbered, columns = FORMAT.start(rows, result, refusal)
+    result, numbered, columns = FORMAT.start(rows, dry_run=dry_run, refusal=refusal)
     if not numbered:
         return result
     parsed = list(parsed_rows(numbered, columns, _parsers(), set(STATUS_COLUMNS), {},

@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
@@ -27,19 +27,14 @@ from matching.formats import (
 from matching.i18n import _l
 from matching.models import Trainee, trainee_skills
 from matching.models._common import utcnow
-from matching.operations.import_steps import (
-    TableFormat,
-    all_or_nothing,
-    date_parser,
-    parsed_rows,
-)
-from matching.operations.skills import ensure_skill_ids
-from matching.operations.tables import (
+from matching.operations.imports.parsing import (
     CellError,
-    ImportFileError,
     ImportResult,
     RowError,
+    TableFormat,
+    all_or_nothing,
     chunks,
+    date_parser,
     memo,
     parse_date,
     parse_email,
@@ -48,17 +43,17 @@ from matching.operations.tables import (
     parse_phone,
     parse_prefecture,
     parse_province,
+    parsed_rows,
     province_names,
-    read_table,
     short,
     text_parser,
 )
+from matching.operations.skills import ensure_skill_ids
 from matching.validation import MAX_AGE, MIN_AGE, PLANNED, age_on
 from matching.vocab import fold, japanese_rank
 from matching.vocab.skills import parse_skills
 
-__all__ = ["ImportFileError", "ImportResult", "RowError", "check_header", "import_table",
-           "import_trainees", "import_trainees_file", "read_table"]
+__all__ = ["KNOWN_COLUMNS", "import_trainees"]
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +66,10 @@ FORMAT = TableFormat(KNOWN_COLUMNS, TRAINEE_REQUIRED,
                      no_rows=_l("The file has a header row but no trainees."))
 
 
-# -- public entry points ---------------------------------------------------------------------
+# -- the importer ---------------------------------------------------------------------------
 
 
-def import_trainees_file(stream, filename: str, **kw) -> ImportResult:
-    """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    return FORMAT.import_file(stream, filename, import_table, **kw)
-
-
-def import_table(header: list[str], rows: list, **kw) -> ImportResult:
-    """Check the header of what ``read_table`` returned, then ``import_trainees`` its rows."""
-    return FORMAT.import_table(header, rows, import_trainees, **kw)
-
-
-def check_header(header: Iterable[str]) -> list[RowError]:
-    """File-level errors (line 1) for unknown trainee columns and missing required ones."""
-    return FORMAT.check_header(header)
-
-
+@FORMAT.importer
 def import_trainees(rows, *, user=None, province_scope: str | None = None,
                     dry_run: bool = False, progress: Callable[[int], None] | None = None
                     ) -> ImportResult:
@@ -99,8 +80,7 @@ def import_trainees(rows, *, user=None, province_scope: str | None = None,
     says. ``progress(n)`` is called now and then with the number of rows validated so far.
     Nothing is written when there is any error or when ``dry_run`` is set.
     """
-    result = ImportResult(dry_run=dry_run)
-    numbered, columns = FORMAT.start(rows, result)
+    result, numbered, columns = FORMAT.start(rows, dry_run=dry_run)
     if not numbered:
         return result
     if user is not None and province_scope is None:

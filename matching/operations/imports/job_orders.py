@@ -1,6 +1,6 @@
 """Bulk job-order import (DESIGN §4): validate every row, then write them all at once.
 
-The same shape as the trainee importer (operations/imports.py): all-or-nothing, every
+The same shape as the trainee importer (``trainees``): all-or-nothing, every
 problem a ``RowError``, lookups in chunks and bulk statements, never a query per row.
 Employers and agencies are named by code or name. From the CLI (or an administrator) an
 unknown employer name creates that employer, once per file however many rows name it; an
@@ -21,32 +21,29 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder
 from matching.models._common import utcnow
-from matching.operations.import_steps import (
-    TableFormat,
-    all_or_nothing,
-    date_parser,
-    parsed_rows,
-)
-from matching.operations.organisations import OrganisationIndex, create_employers, name_key
-from matching.operations.tables import (
+from matching.operations.imports.parsing import (
     CellError,
     ImportResult,
     RowError,
+    TableFormat,
+    all_or_nothing,
     chunks,
+    date_parser,
     memo,
     parse_field,
     parse_japanese_level,
     parse_prefecture,
+    parsed_rows,
     short,
     text_parser,
 )
+from matching.operations.organisations import OrganisationIndex, create_employers, name_key
 from matching.validation import PLANNED
 from matching.vocab import fold, japanese_rank
 from matching.vocab.folding import fold_key
 from matching.vocab.skills import parse_skills
 
-__all__ = ["JOB_ORDER_COLUMNS", "JobImportResult", "import_job_orders",
-           "import_job_orders_file", "import_job_orders_table"]
+__all__ = ["JOB_ORDER_COLUMNS", "JobImportResult", "import_job_orders"]
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +78,10 @@ FORMAT = TableFormat(KNOWN_COLUMNS, JOB_ORDER_REQUIRED, result=JobImportResult,
                      no_rows=_l("The file has a header row but no job orders."))
 
 
-# -- public entry points ---------------------------------------------------------------------
+# -- the importer ---------------------------------------------------------------------------
 
 
-def import_job_orders_file(stream, filename: str, **kw) -> JobImportResult:
-    """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    return FORMAT.import_file(stream, filename, import_job_orders_table, **kw)
-
-
-def import_job_orders_table(header: list[str], rows: list, **kw) -> JobImportResult:
-    """Check the header of what ``read_table`` returned, then ``import_job_orders`` its rows."""
-    return FORMAT.import_table(header, rows, import_job_orders, **kw)
-
-
+@FORMAT.importer
 def import_job_orders(rows, *, user=None, dry_run: bool = False,
                       progress: Callable[[int], None] | None = None) -> JobImportResult:
     """Validate every row, then create or update all job orders in one transaction.
@@ -105,8 +93,7 @@ def import_job_orders(rows, *, user=None, dry_run: bool = False,
     """
     refusal = None if user is None or access.can_import_job_data(user) else _l(
         "Only administrators and employers may import job orders.")
-    result = JobImportResult(dry_run=dry_run)
-    numbered, columns = FORMAT.start(rows, result, refusal)
+    result, numbered, columns = FORMAT.start(rows, dry_run=dry_run, refusal=refusal)
     if not numbered:
         return result
     scope = access.import_employer_scope(user) if user is not None else None

@@ -1,38 +1,26 @@
-"""What every importer shares: reading CSV / XLSX into text rows, parsing cells, results.
+"""Reading a .csv / .xlsx file into text rows (DESIGN §4), within the configured limits.
 
-It knows files and cells, not trainees; the steps of an import are in ``import_steps``. A
-row is ``(line, {column: text})`` where ``line`` is the row number a spreadsheet user sees
-(the header is line 1).
+It knows files, not trainees: ``read_table`` returns the header and the rows that the
+importers parse (``parsing``). A row is ``(line, {column: text})`` where ``line`` is the row
+number a spreadsheet user sees (the header is line 1). An .xlsx file passes ``xlsx_guard``
+before openpyxl reads any of it.
 """
 
 import csv
-import functools
 import io
 import os
-import re
-import unicodedata
 import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from dataclasses import field as dc_field
 from datetime import date, datetime, time
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
-from flask_babel import LazyString, get_locale
 
 from matching.formulas import restore
 from matching.i18n import _l
 from matching.operations.errors import OperationError
-from matching.vocab import fields, languages, province_name, resolve_prefecture, resolve_province
 
 EXTENSIONS = (".csv", ".xlsx")
 
 Row = tuple[int, dict[str, str]]
-
-
-class CellError(OperationError):
-    """One cell's problem (the importer adds the line and the column)."""
 
 
 class ImportFileError(OperationError):
@@ -159,7 +147,7 @@ def _csv_records(stream):
 def _xlsx_records(stream):
     from openpyxl import load_workbook
 
-    from matching.operations.xlsx_guard import check_xlsx
+    from matching.operations.imports.xlsx_guard import check_xlsx
 
     check_xlsx(stream)  # before openpyxl reads anything: it would build what a bomb declares
     try:
@@ -181,172 +169,3 @@ def _xlsx_records(stream):
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
     finally:
         workbook.close()
-
-
-# -- cells: shared by every importer ---------------------------------------------------------
-
-_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
-_PHONE = re.compile(r"[0-9+()./\- ]{3,40}")
-
-
-def short(text: str) -> str:
-    """A cell value short enough to quote in an error message."""
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
-def clean_text(text: str) -> str:
-    """As typed, but NFC-normalised with whitespace collapsed (the same name, one spelling)."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def text_parser(limit: int) -> Callable[[str], str]:
-    """A parser for free text of at most ``limit`` characters (the column's size)."""
-
-    def parse(text: str) -> str:
-        text = clean_text(text)
-        if len(text) > limit:
-            raise CellError(_l("This text is longer than %(limit)d characters.", limit=limit))
-        return text
-
-    return parse
-
-
-def parse_date(text: str) -> date:
-    """ISO ``YYYY-MM-DD`` (a time part is ignored) or ``DD/MM/YYYY`` (also ``.`` or ``-``)."""
-    try:
-        match = _DMY.match(text)
-        if match:  # day first, as Vietnamese offices type dates
-            day, month, year = map(int, match.groups())
-            return date(year, month, day)
-        if len(text) > 10:
-            return datetime.fromisoformat(text).date()
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CellError(_l("“%(value)s” is not a date; write YYYY-MM-DD or DD/MM/YYYY.",
-                           value=short(text))) from None
-
-
-def parse_email(text: str) -> str:
-    """The normalised address (domain lower-cased); ``email_validator`` decides validity."""
-    local, at, domain = text.rpartition("@")
-    if at and len(local) <= 64 and _PLAIN_LOCAL.fullmatch(local):
-        # Fast path, same answer: a plain ASCII local part needs no more than this regex,
-        # and the domain (a file repeats a few) goes through email_validator once.
-        normal_domain = _email_domain(domain)
-        if normal_domain and len(local) + 1 + len(normal_domain) <= 254:
-            return f"{local}@{normal_domain}"
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise CellError(_l("“%(value)s” is not a valid e-mail address.",
-                           value=short(text))) from None
-
-
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-
-
-@functools.lru_cache(maxsize=4096)
-def _email_domain(domain: str) -> str | None:
-    try:
-        return validate_email("x@" + domain, check_deliverability=False).domain
-    except EmailNotValidError:
-        return None
-
-
-def parse_phone(text: str) -> str:
-    if not _PHONE.fullmatch(text) or not any(c.isdigit() for c in text):
-        raise CellError(_l("“%(value)s” is not a phone number.", value=short(text)))
-    return text
-
-
-def parse_field(text: str) -> str:
-    """A field (sector) by its code or its name in any language."""
-    code = fields.resolve_field(text)
-    if code is None:
-        raise CellError(_l("Unknown field “%(value)s”.", value=short(text)))
-    return code
-
-
-def parse_japanese_level(text: str) -> str:
-    """A Japanese level: none, JLPT N5 to N1, JFT-A2 or CEFR A1 to C2."""
-    code = languages.parse_japanese_level(text)
-    if code is None:
-        raise CellError(_l("Unknown Japanese level “%(value)s”; use none, N5 to N1, JFT-A2 or A1 "
-                           "to C2.", value=short(text)))
-    return code
-
-
-def parse_province(text: str) -> str:
-    """A province by its code, current name or a former name."""
-    code = resolve_province(text)
-    if code is None:
-        raise CellError(_l("Unknown province “%(value)s”.", value=short(text)))
-    return code
-
-
-def parse_prefecture(text: str) -> str:
-    """A Japanese prefecture by its code, romaji or Japanese name."""
-    code = resolve_prefecture(text)
-    if code is None:
-        raise CellError(_l("Unknown prefecture “%(value)s”.", value=short(text)))
-    return code
-
-
-def province_names(codes: Iterable[str]) -> LazyString:
-    """Provinces named in a message, in the locale of whoever finally reads it."""
-    codes = sorted(codes)
-    return LazyString(lambda: ", ".join(
-        province_name(code, getattr(get_locale(), "language", "en")) for code in codes))
-
-
-def memo(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """Cache a parser's answers (and refusals): a file repeats the same few values."""
-    cache: dict[str, tuple[bool, object]] = {}
-
-    def cached(text: str):
-        hit = cache.get(text)
-        if hit is None:
-            try:
-                hit = (True, parse(text))
-            except CellError as exc:
-                hit = (False, exc.message)
-            cache[text] = hit
-        if hit[0]:
-            return hit[1]
-        raise CellError(hit[1])
-
-    return cached
-
-
-# -- results: shared by every importer -------------------------------------------------------
-
-CHUNK = 900  # IN-list size that stays under every database's bound-parameter limit
-
-
-@dataclass
-class RowError:
-    line: int
-    column: str | None
-    message: str  # usually a lazy string: rendered in the reader's locale
-
-
-@dataclass
-class ImportResult:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    errors: list[RowError] = dc_field(default_factory=list)
-    dry_run: bool = False
-    preview: list[dict] = dc_field(default_factory=list)
-    #: Rows already on record as they are (decisions: history is never written twice).
-    unchanged: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def chunks(items: list, size: int = CHUNK):
-    """Slices of ``items`` small enough for an IN list."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

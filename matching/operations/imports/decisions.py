@@ -24,16 +24,18 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import DECISIONS, Decision, JobOrder, Trainee
 from matching.models._common import utcnow
-from matching.operations.import_steps import TableFormat, all_or_nothing, parsed_rows
-from matching.operations.tables import (
+from matching.operations.imports.parsing import (
     CHUNK,
     CellError,
     ImportResult,
     RowError,
+    TableFormat,
+    all_or_nothing,
     chunks,
     memo,
     parse_date,
     parse_province,
+    parsed_rows,
     province_names,
     short,
     text_parser,
@@ -41,8 +43,7 @@ from matching.operations.tables import (
 from matching.validation import PAST_EVENT, InvalidValue, check_date
 from matching.vocab import fold
 
-__all__ = ["DECISION_COLUMNS", "import_decisions", "import_decisions_file",
-           "import_decisions_table"]
+__all__ = ["DECISION_COLUMNS", "import_decisions"]
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +60,10 @@ FORMAT = TableFormat(KNOWN_COLUMNS, DECISION_COLUMNS,
                      no_rows=_l("The file has a header row but no decisions."))
 
 
-# -- public entry points ---------------------------------------------------------------------
+# -- the importer ---------------------------------------------------------------------------
 
 
-def import_decisions_file(stream, filename: str, **kw) -> ImportResult:
-    """Read a .csv / .xlsx file and import it; unreadable files come back as errors."""
-    return FORMAT.import_file(stream, filename, import_decisions_table, **kw)
-
-
-def import_decisions_table(header: list[str], rows: list, **kw) -> ImportResult:
-    """Check the header of what ``read_table`` returned, then ``import_decisions`` its rows."""
-    return FORMAT.import_table(header, rows, import_decisions, **kw)
-
-
+@FORMAT.importer
 def import_decisions(rows, *, user=None, dry_run: bool = False,
                      progress: Callable[[int], None] | None = None) -> ImportResult:
     """Validate every row, then insert the decisions not yet on record, in one transaction.
@@ -83,8 +75,7 @@ def import_decisions(rows, *, user=None, dry_run: bool = False,
     """
     refusal = None if user is None or access.can_import_job_data(user) else _l(
         "Only administrators and employers may import decisions.")
-    result = ImportResult(dry_run=dry_run)
-    numbered, columns = FORMAT.start(rows, result, refusal)
+    result, numbered, columns = FORMAT.start(rows, dry_run=dry_run, refusal=refusal)
     if not numbered:
         return result
     scope = access.import_employer_scope(user) if user is not None else None

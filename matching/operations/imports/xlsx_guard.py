@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 from xml.parsers import expat
 
 from matching.i18n import _l
-from matching.operations.tables import ImportFileError, limit
+from matching.operations.imports.reading import ImportFileError, limit
 
 #: Parts smaller than this are never refused for their compression ratio.
 RATIO_FLOOR = 1024 * 1024
