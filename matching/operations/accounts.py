@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from matching.extensions import db
+from matching.i18n import _l
 from matching.labels import ORG_KIND_LABELS as _KIND_LABELS
 from matching.labels import ROLE_LABELS as _ROLE_LABELS
-from matching.i18n import _l
 from matching.models import Organisation, User
 from matching.models._common import utcnow
 from matching.models.orgs import ORG_KINDS, ROLE_ORG_KIND, ROLES, new_session_token
