@@ -1,0 +1,159 @@
+"""``model`` and ``rank``: train, inspect and roll back the ranking model; rank job orders.
+
+The ranking modules import numpy and scipy: they are imported inside these commands so that
+every other command (and every web worker) starts without them.
+"""
+
+import json
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from matching.extensions import db
+
+model_cli = AppGroup("model", help="Train, inspect and roll back the ranking model.")
+
+
+@model_cli.command("train")
+def model_train():
+    """Fit on the latest decision per (job order, trainee) and store a new version.
+
+    A job order is labelled when its decisions have at least two different grades. Below 5
+    labelled job orders (or 50 usable pairs) nothing is stored, the current model stays in
+    use, and the command says so and exits 0: too few decisions is a state, not a failure.
+    """
+    from matching.ranking.service import NotEnoughDecisions, describe_model, train_model
+
+    try:
+        report = train_model()
+    except NotEnoughDecisions as exc:
+        click.echo(str(exc))
+        return
+    m = report.metrics
+    click.echo(f"decisions used: {m['n_decisions']} on {m['n_job_orders']} labelled job "
+               f"orders (read: {report.n_decisions} decisions on {report.n_job_orders} "
+               "job orders)")
+    click.echo(f"  and {m.get('n_implicit', 0)} shown-but-passed-over candidates (weighted "
+               "by position)")
+    click.echo(f"held-out NDCG on {m['n_test_job_orders']} job orders left out of fitting:")
+    _echo_ndcg(m["held_out"], stored=m.get("chosen", "blend"))
+    if m.get("chosen") == "learned":
+        click.echo("the learned model alone ranks the held-out job orders better than the "
+                   "blend with the prior: storing the learned model")
+    click.echo(f"stored version {report.version}: {describe_model(report.model)}")
+
+
+def _echo_ndcg(held_out: dict, stored: str) -> None:
+    """Held-out NDCG per model, marking the one that was stored."""
+    names = {"learned": "learned", "blend": "blend", "prior": "expert prior",
+             "baseline": "skill overlap"}
+    names[stored] += " (stored)"
+    click.echo(f"  {'model':16} {'NDCG@10':>8} {'NDCG@5':>8}")
+    for key, label in names.items():
+        values = held_out.get(key) or {}
+        cells = [f"{v:8.3f}" if v is not None else f"{'-':>8}"
+                 for v in (values.get("ndcg@10"), values.get("ndcg@5"))]
+        click.echo(f"  {label:16} {cells[0]} {cells[1]}")
+
+
+@model_cli.command("show")
+def model_show():
+    """The model in use: version, kind, training date, decisions, metrics and weights."""
+    from matching.ranking.model import PRIOR
+    from matching.ranking.service import current_model, model_store
+
+    store = model_store()
+    choice = current_model(store)
+    model = choice.model
+    click.echo(f"model in use: {choice.describe()}")
+    if choice.version is not None:
+        click.echo(f"trained at: {model.trained_at or '-'}")
+        click.echo(f"decisions: {model.n_decisions} on {model.n_job_orders} labelled job orders")
+        if model.metrics.get("held_out"):
+            click.echo("held-out NDCG when trained:")
+            _echo_ndcg(model.metrics["held_out"], stored=model.metrics.get("chosen", model.kind))
+    click.echo(f"  {'feature':20} {'weight':>8} {'prior':>8}")
+    for name, weight, prior in zip(model.features, model.weights, PRIOR.weights, strict=True):
+        click.echo(f"  {name:20} {weight:+8.3f} {prior:+8.3f}")
+    click.echo(f"  {'bias':20} {model.bias:+8.3f} {PRIOR.bias:+8.3f}")
+    versions = [str(v["version"]) for v in store.versions()]
+    click.echo(f"stored versions: {', '.join(versions) or 'none'}")
+
+
+@model_cli.command("rollback")
+@click.argument("version", type=int)
+def model_rollback(version):
+    """Use stored VERSION again: it is copied as the newest version, history is kept."""
+    from matching.ranking.service import current_model, model_store
+
+    store = model_store()
+    try:
+        new = store.rollback(version)
+    except LookupError:
+        raise click.ClickException(f"no model version {version}") from None
+    click.echo(f"version {new} (a copy of version {version}) is now in use")
+    choice = current_model(store)
+    if choice.version is None:
+        click.echo(f"warning: ranking uses the expert prior: {choice.why()}", err=True)
+
+
+@model_cli.command("fairness")
+@click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True,
+              help="Window of impressions, ending now.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many of the cards shown per job order count.")
+@click.option("--threshold", type=click.FloatRange(min=0), default=0.8, show_default=True,
+              help="Flag groups whose exposure/pool ratio is below this.")
+def model_fairness(days, top, threshold):
+    """Exposure of provinces and genders in recent rankings against their qualified pool.
+
+    A report: it exits 0 even when groups are flagged.
+    """
+    from matching.ranking.fairness import exposure_report, format_report
+
+    for line in format_report(exposure_report(days=days, top=top, threshold=threshold)):
+        click.echo(line)
+
+
+@click.command("rank")
+@click.argument("job_ids", nargs=-1, required=True, metavar="JOB_EXTERNAL_ID...")
+@click.option("--top", type=click.IntRange(min=1), default=50, show_default=True,
+              help="How many candidates per job order.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def rank_command(job_ids, top, fmt):
+    """Rank the available, consenting trainees for each job order, best first."""
+    from matching.models import JobOrder
+    from matching.ranking.pool import load_pool
+    from matching.ranking.service import current_model, rank_job
+
+    wanted = list(dict.fromkeys(job_ids))
+    orders = {o.external_id: o for o in db.session.scalars(
+        sa.select(JobOrder).where(JobOrder.external_id.in_(wanted)))}
+    unknown = [j for j in wanted if j not in orders]
+    if unknown:
+        raise click.ClickException(f"unknown job order: {', '.join(unknown)}")
+    pool, model = load_pool(), current_model()
+    ranked = {j: rank_job(orders[j], top, pool=pool, model=model) for j in wanted}
+    if fmt == "json":
+        keys = ("external_id", "province", "score", "rank", "explanation")
+        click.echo(json.dumps({j: [{k: item[k] for k in keys} for item in items]
+                               for j, items in ranked.items()}, ensure_ascii=False))
+        return
+    click.echo(f"ranked by: {model.describe()}")
+    for j in wanted:
+        order, rows = orders[j], []
+        for item in ranked[j]:
+            parts = [f"{c['feature']} {c['contribution']:+.2f}"
+                     for c in item["explanation"]["contributions"][:3] if c["contribution"]]
+            missing = item["explanation"]["skills"]["missing_required"]
+            rows.append((item, ", ".join(parts) or "-", ", ".join(missing) or "-"))
+        width = max([len("top contributions"), *(len(r[1]) for r in rows)])
+        click.echo(f"\n{j}: {order.title} ({order.field}): {len(rows)} of {len(pool):,} "
+                   "candidates")
+        click.echo(f"{'rank':>4}  {'external_id':16} {'province':14} {'score':>8}  "
+                   f"{'top contributions':{width}}  missing required skills")
+        for item, parts, missing in rows:
+            click.echo(f"{item['rank']:>4}  {item['external_id']:16} {item['province']:14} "
+                       f"{item['score']:8.3f}  {parts:{width}}  {missing}")
