@@ -10,11 +10,18 @@ ranking features (experience and training saturate linearly rather than logarith
 language is a clipped signed gap). The best ~7 % of the shown are selected (3), the next
 ~13 % interviewed (2), the next ~20 % shortlisted (1) and the rest rejected (0).
 
+Heterogeneous employers (``make_world(..., employers=[...])``): each job order belongs to
+one of several employers (round robin, employer ids 1, 2, …) and is decided by that
+employer's own preference, e.g. ``HETEROGENEOUS``: care homes that want Japanese above all
+and construction firms that want experience, the reverse. A single global model learns their
+average; a model with per-employer deviations (``matching.ranking.hierarchy``) can learn each.
+
 Everything is vectorised over trainees, so ``make_pool(1_000_000)`` takes a few seconds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -49,6 +56,15 @@ PREFERENCES: dict[str, dict[str, float]] = {
                        "experience": 0.2, "training": 2.5, "prefecture": 0.1,
                        "availability": 0.2, "noise": 0.3},
 }
+
+#: Two groups of employers with opposite tastes on Japanese versus experience (same skills).
+PREFERENCES["japanese_over_experience"] = {
+    "skills": 1.0, "field": 0.5, "language": 1.5, "below_minimum": -1.0, "experience": 0.1,
+    "training": 0.2, "prefecture": 0.1, "availability": 0.2, "noise": 0.3}
+PREFERENCES["experience_over_japanese"] = {
+    "skills": 1.0, "field": 0.5, "language": 0.1, "below_minimum": -0.1, "experience": 1.5,
+    "training": 0.2, "prefecture": 0.1, "availability": 0.2, "noise": 0.3}
+HETEROGENEOUS = ("japanese_over_experience", "experience_over_japanese")
 
 BASE_DATE = date(2026, 1, 1)
 FREE_SKILLS = ("first-aid", "driving-licence", "excel", "english", "japanese-cooking",
@@ -189,6 +205,8 @@ class World:
     decisions: list[tuple[int, int, int]]
     preference: dict[str, float]
     arrays: dict = field(repr=False)
+    #: Preference of each employer id (heterogeneous worlds; empty otherwise).
+    employer_preferences: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def pool(self) -> Pool:
         """The pool built the way the registry builds it: from records."""
@@ -198,20 +216,40 @@ class World:
         """``(X, grades, groups)`` of the decided (trainee, job) pairs."""
         return decision_matrix(pool or self.pool(), self.jobs, self.decisions)
 
+    def entities(self, groups) -> tuple[np.ndarray, np.ndarray]:
+        """``(employers, fields)`` of training rows grouped by job index (``training_data``)."""
+        groups = np.asarray(groups, dtype=np.int64)
+        employers = np.array([job.employer for job in self.jobs], dtype=object)
+        fields = np.array([job.field for job in self.jobs], dtype=object)
+        return employers[groups], fields[groups]
 
-def make_world(n_trainees: int, n_jobs: int, preference: dict[str, float] | str | None = None,
-               seed: int = 0, decisions_per_job: int = 30) -> World:
-    """A world whose employers decide by ``preference`` (a dict or a PREFERENCES name)."""
-    if preference is None:
-        preference = "skills_first"
+
+def _preference(preference: dict[str, float] | str) -> dict[str, float]:
     if isinstance(preference, str):
         preference = PREFERENCES[preference]
     unknown = set(preference) - set(LATENT) - {"noise"}
     if unknown:
         raise ValueError(f"unknown latent attributes: {sorted(unknown)}")
+    return preference
+
+
+def make_world(n_trainees: int, n_jobs: int, preference: dict[str, float] | str | None = None,
+               seed: int = 0, decisions_per_job: int = 30,
+               employers: Sequence[dict[str, float] | str] | None = None) -> World:
+    """A world whose employers decide by ``preference`` (a dict or a PREFERENCES name).
+
+    With ``employers`` (one preference each), job order j belongs to employer
+    ``j % len(employers) + 1`` and is decided by that employer's preference instead; the
+    random draws are the same as without, so only the grades differ.
+    """
+    preference = _preference("skills_first" if preference is None else preference)
+    by_employer = {i + 1: _preference(p) for i, p in enumerate(employers or ())}
     rng = np.random.default_rng(seed)
     arrays = pool_arrays(n_trainees, rng)
     jobs = make_jobs(n_jobs, rng)
+    if by_employer:
+        for j, job in enumerate(jobs):
+            job.employer = j % len(by_employer) + 1
     fld, ids = arrays["field"], arrays["ids"]
     decisions: list[tuple[int, int, int]] = []
     for j, job in enumerate(jobs):
@@ -221,8 +259,9 @@ def make_world(n_trainees: int, n_jobs: int, preference: dict[str, float] | str 
                + np.asarray(arrays["skills"][:, req].sum(axis=1)).ravel() / len(req))
         shown = np.argsort(-(fit + rng.gumbel(0, 1.0, n_trainees)))[:decisions_per_job]
         attrs = latent(arrays, shown, job)
-        utility = sum(preference.get(a, 0.0) * attrs[a] for a in LATENT)
-        utility = utility + preference.get("noise", 0.0) * rng.standard_normal(len(shown))
+        taste = by_employer.get(job.employer, preference)
+        utility = sum(taste.get(a, 0.0) * attrs[a] for a in LATENT)
+        utility = utility + taste.get("noise", 0.0) * rng.standard_normal(len(shown))
         order = shown[np.argsort(-utility)]
         m = len(order)
         cuts = np.ceil(np.array([0.07, 0.20, 0.40]) * m).astype(int)
@@ -234,7 +273,8 @@ def make_world(n_trainees: int, n_jobs: int, preference: dict[str, float] | str 
         by_id = np.argsort(ids[order])
         decisions.extend((j, int(ids[order[i]]), int(grade[i])) for i in by_id)
     records = [_record(arrays, i) for i in range(n_trainees)]
-    return World(records, jobs, decisions, dict(preference), arrays)
+    return World(records, jobs, decisions, dict(preference), arrays,
+                 {e: dict(p) for e, p in by_employer.items()})
 
 
 def _record(arrays: dict, i: int) -> dict:

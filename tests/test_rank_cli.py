@@ -104,8 +104,11 @@ def test_train_show_retrain_rank_and_rollback(runner, world):
     out = invoke_ok(runner, "model", "train")
     assert "decisions used: 360 on 12 labelled job orders" in out
     assert "held-out NDCG on 3 job orders" in out
-    for label in ("learned (stored)", "blend", "expert prior", "skill overlap"):
+    for label in ("learned global (stored)", "hierarchical", "blend", "expert prior",
+                  "skill overlap"):
         assert label in out
+    # One employer: its deviation does not beat the global model on held-out job orders.
+    assert "keeping the global model" in out
     # These employers value experience, which the expert prior does not weigh first: the
     # held-out job orders show the learned model alone ranks better, so it is stored.
     assert "storing the learned model" in out
@@ -163,8 +166,13 @@ def test_planted_preference_is_learned_through_the_database(runner, world):
     held = model_store().load(1).metrics["held_out"]
     assert held["learned"]["ndcg@10"] >= held["baseline"]["ndcg@10"] + 0.2
     assert held["learned"]["ndcg@10"] > held["prior"]["ndcg@10"]
-    # The database path rebuilds exactly the data the in-memory world holds.
-    assert held == train(*world.training_data()).metrics["held_out"]
+    # The database path rebuilds exactly the data the in-memory world holds (one employer,
+    # whose id only names its deviation block).
+    X, grades, groups = world.training_data()
+    _, fields = world.entities(groups)
+    employers = np.full(len(groups), 1, dtype=object)
+    assert held == train(X, grades, groups, employers=employers,
+                         fields=fields).metrics["held_out"]
     stored = model_store().load(1)
     experience = FEATURES.index("experience_log")
     assert stored.weights[experience] > 0

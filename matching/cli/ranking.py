@@ -38,23 +38,77 @@ def model_train():
                "by position)")
     click.echo(f"held-out NDCG on {m['n_test_job_orders']} job orders left out of fitting:")
     _echo_ndcg(m["held_out"], stored=m.get("chosen", "blend"))
-    if m.get("chosen") == "learned":
+    _echo_by_employer(m.get("by_employer") or {})
+    if "hierarchical" in m["held_out"]:
+        if m.get("hierarchical"):
+            click.echo("the hierarchical model (global weights plus each employer's and "
+                       "field's own deviations) ranks the held-out job orders better than "
+                       "the global model: keeping it")
+        else:
+            click.echo("the hierarchical model does not rank the held-out job orders better "
+                       "than the global model: keeping the global model")
+    if m.get("chosen") in ("learned", "hierarchical"):
         click.echo("the learned model alone ranks the held-out job orders better than the "
                    "blend with the prior: storing the learned model")
     click.echo(f"stored version {report.version}: {describe_model(report.model)}")
+
+
+def _employer_names(ids) -> dict[int, str]:
+    """Organisation names by id (ids of deleted organisations are missing)."""
+    from matching.models import Organisation
+
+    ids = [int(i) for i in ids]
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Organisation.id, Organisation.name)
+                                   .where(Organisation.id.in_(ids))).all())
+
+
+def _echo_by_employer(by_employer: dict) -> None:
+    """Held-out NDCG@10 per employer with enough held-out job orders: global → own."""
+    if not by_employer:
+        return
+    names = _employer_names(by_employer)
+    click.echo("held-out NDCG@10 per employer (global → hierarchical):")
+    for key, row in sorted(by_employer.items(), key=lambda item: names.get(int(item[0]), "")):
+        cells = [f"{v:.3f}" if v is not None else "-"
+                 for v in (row.get("learned"), row.get("hierarchical"))]
+        name = names.get(int(key), f"employer {key}")
+        click.echo(f"  {name:28} {cells[0]} → {cells[1]}  ({row['n_job_orders']} job orders)")
+
+
+def _echo_deviations(model, top: int = 5) -> None:
+    """The employers whose own weights differ most from the global ones."""
+    import numpy as np
+
+    from matching.ranking.hierarchy import largest_deviations
+
+    largest = largest_deviations(model, top)
+    if not largest:
+        return
+    click.echo(f"deviations from the global weights: {len(model.employer_deviations)} "
+               f"employer(s), {len(model.field_deviations)} field(s); the largest:")
+    names = _employer_names(key for key, _, _ in largest)
+    for key, size, deviation in largest:
+        order = np.argsort(-np.abs(deviation), kind="stable")[:3]
+        parts = ", ".join(f"{model.features[i]} {deviation[i]:+.3f}" for i in order)
+        click.echo(f"  {names.get(key, f'employer {key}'):28} |Δ| {size:.3f}: {parts}")
 
 
 def _echo_ndcg(held_out: dict, stored: str) -> None:
     """Held-out NDCG per model, marking the one that was stored."""
     names = {"learned": "learned", "blend": "blend", "prior": "expert prior",
              "baseline": "skill overlap"}
+    if "hierarchical" in held_out:  # trained with per-employer deviations measured too
+        names = {"learned": "learned global", "hierarchical": "hierarchical", "blend": "blend",
+                 "prior": "expert prior", "baseline": "skill overlap"}
     names[stored] += " (stored)"
-    click.echo(f"  {'model':16} {'NDCG@10':>8} {'NDCG@5':>8}")
+    click.echo(f"  {'model':24} {'NDCG@10':>8} {'NDCG@5':>8}")
     for key, label in names.items():
         values = held_out.get(key) or {}
         cells = [f"{v:8.3f}" if v is not None else f"{'-':>8}"
                  for v in (values.get("ndcg@10"), values.get("ndcg@5"))]
-        click.echo(f"  {label:16} {cells[0]} {cells[1]}")
+        click.echo(f"  {label:24} {cells[0]} {cells[1]}")
 
 
 @model_cli.command("show")
@@ -77,6 +131,7 @@ def model_show():
     for name, weight, prior in zip(model.features, model.weights, PRIOR.weights, strict=True):
         click.echo(f"  {name:20} {weight:+8.3f} {prior:+8.3f}")
     click.echo(f"  {'bias':20} {model.bias:+8.3f} {PRIOR.bias:+8.3f}")
+    _echo_deviations(model)
     versions = [str(v["version"]) for v in store.versions()]
     click.echo(f"stored versions: {', '.join(versions) or 'none'}")
 

@@ -1,7 +1,10 @@
 """Why a trainee ranks where they do: per-feature contributions plus the plain facts.
 
 Built for the top k only, so the skill comparison may use Python sets. The result is plain
-JSON (no numpy types); ``bias + Σ contribution == score``.
+JSON (no numpy types); ``bias + Σ contribution == score``. Each contribution is split into
+the part of the global weights, the part of the job's field deviation and the part of its
+employer's own deviation (``global + field + employer == contribution``; both deviation
+parts are 0 for a global-only model or an employer without decisions).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from matching.ranking.model import LinearModel, Ranked
 def explain(model: LinearModel, x, job: Job, info):
     """Explanation of one feature row (``info`` = ``Pool.row_info``), or a list for 2-D rows.
 
-    Keys: kind, score, bias, contributions (``{feature, value, weight, contribution}``,
-    largest absolute contribution first), skills (matched_required, missing_required,
-    matched_preferred, in the job's order) and language (trainee_rank, required_rank, gap,
-    below).
+    Keys: kind, score, bias, hierarchical, contributions (``{feature, value, weight,
+    contribution, global, field, employer}``: weight is the job's effective weight, the last
+    three split the contribution; largest absolute contribution first), skills
+    (matched_required, missing_required, matched_preferred, in the job's order) and language
+    (trainee_rank, required_rank, gap, below).
     """
     x = np.asarray(x)
     if x.ndim == 2:
@@ -28,9 +32,16 @@ def explain(model: LinearModel, x, job: Job, info):
             raise ValueError("one info dict per row")
         return [explain(model, row, job, item) for row, item in zip(x, info, strict=True)]
     values = x.astype(np.float64)
-    parts = values * model.weights
-    items = [{"feature": name, "value": float(v), "weight": float(w), "contribution": float(c)}
-             for name, v, w, c in zip(model.features, values, model.weights, parts, strict=True)]
+    weights = model.for_job(job).weights
+    parts = values * weights
+    base, by_field, by_employer = model.parts(job)
+    zero = np.zeros_like(values)
+    split = (values * base, zero if by_field is None else values * by_field,
+             zero if by_employer is None else values * by_employer)
+    items = [{"feature": name, "value": float(v), "weight": float(w), "contribution": float(c),
+              "global": float(g), "field": float(f), "employer": float(e)}
+             for name, v, w, c, g, f, e in zip(model.features, values, weights, parts, *split,
+                                               strict=True)]
     items.sort(key=lambda item: -abs(item["contribution"]))  # stable: feature order on ties
     has = set(info.get("skills") or ())
     required, preferred = job.required(), job.preferred()
@@ -40,6 +51,7 @@ def explain(model: LinearModel, x, job: Job, info):
         "trainee_id": info.get("id"),
         "kind": model.kind,
         "alpha": float(model.alpha),
+        "hierarchical": by_field is not None or by_employer is not None,
         "score": float(parts.sum() + model.bias),
         "bias": float(model.bias),
         "contributions": items,

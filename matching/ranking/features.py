@@ -80,6 +80,9 @@ class Job:
     prefecture: str | None = None
     start_date: date | None = None
     external_id: str | None = None
+    #: Who posted it (organisation id): selects the employer's own deviations from the
+    #: global weights (``model.LinearModel.for_job``); never a feature itself.
+    employer: int | None = None
 
     def required(self) -> list[str]:
         """Required skills, de-duplicated, order kept."""

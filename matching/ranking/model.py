@@ -1,14 +1,19 @@
 """Linear ranking models: the expert prior, blending, ranking a pool (DESIGN §5).
 
 A model is a weight per feature (plus a bias), so every score is a sum of per-feature
-contributions the UI can show. Ranking needs nothing but the stored weights, so this module
-never imports scikit-learn; learning the weights from decisions is ``training``'s job
-(``training`` imports from here, never the reverse).
+contributions the UI can show. A hierarchical model (GLMix-style, ``hierarchy``) also holds
+per-field and per-employer *deviations* from those global weights: a job order is scored
+with global + its field's deviation + its employer's deviation, added into one weight
+vector before the single matrix–vector product (``for_job``), so it is still a sum of
+per-feature contributions, each split into a global, a field and an employer part.
+Ranking needs nothing but the stored weights, so this module never imports scikit-learn;
+learning the weights from decisions is ``training``'s and ``hierarchy``'s job (they import
+from here, never the reverse).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,12 +39,47 @@ class LinearModel:
     n_decisions: int = 0
     n_job_orders: int = 0
     alpha: float = 0.0  # weight of the learned part in a blend (1.0 learned, 0.0 prior)
+    #: Deviations from ``weights`` by field code and by employer (organisation id), in raw
+    #: feature units; empty for a global-only model. A job order's effective weights are
+    #: weights + field deviation + employer deviation (``for_job``).
+    field_deviations: dict[str, np.ndarray] = field(default_factory=dict)
+    employer_deviations: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.weights = np.asarray(self.weights, dtype=np.float64)
         self.features = tuple(self.features)
         if self.weights.shape != (len(self.features),):
             raise ValueError("one weight per feature")
+        self.field_deviations = {k: np.asarray(v, dtype=np.float64)
+                                 for k, v in self.field_deviations.items()}
+        self.employer_deviations = {k: np.asarray(v, dtype=np.float64)
+                                    for k, v in self.employer_deviations.items()}
+        for deviations in (self.field_deviations, self.employer_deviations):
+            if any(v.shape != self.weights.shape for v in deviations.values()):
+                raise ValueError("one deviation per feature")
+
+    @property
+    def hierarchical(self) -> bool:
+        """Whether the model holds any per-field or per-employer deviation."""
+        return bool(self.field_deviations or self.employer_deviations)
+
+    def parts(self, job) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(global weights, field deviation, employer deviation)`` for ``job`` (a
+        ``features.Job``); a deviation is None when the model has none for it."""
+        return (self.weights, self.field_deviations.get(getattr(job, "field", None)),
+                self.employer_deviations.get(getattr(job, "employer", None)))
+
+    def for_job(self, job) -> LinearModel:
+        """The global-only model that scores ``job``: its weights are the global weights plus
+        the job's field and employer deviations. Without either, ``self`` itself, so a new
+        employer (no decisions, no deviation) is ranked exactly as by the global model."""
+        weights, by_field, by_employer = self.parts(job)
+        if by_field is None and by_employer is None:
+            return self
+        for deviation in (by_field, by_employer):
+            if deviation is not None:
+                weights = weights + deviation
+        return replace(self, weights=weights, field_deviations={}, employer_deviations={})
 
     def compatible(self, features: tuple[str, ...] = FEATURES) -> bool:
         """Whether the model scores exactly these features (a stored model may predate them)."""
@@ -68,18 +108,28 @@ class LinearModel:
             "n_decisions": int(self.n_decisions),
             "n_job_orders": int(self.n_job_orders),
             "metrics": self.metrics,
+            "field_deviations": {key: [float(v) for v in value]
+                                 for key, value in sorted(self.field_deviations.items())},
+            "employer_deviations": {str(key): [float(v) for v in value]
+                                    for key, value in sorted(self.employer_deviations.items())},
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> LinearModel:
-        """The model written by ``to_dict``."""
+        """The model written by ``to_dict`` (versions older than the deviations load as
+        global-only models)."""
         return cls(weights=np.array(data["weights"], dtype=np.float64),
                    bias=float(data.get("bias", 0.0)), features=tuple(data["features"]),
                    kind=data.get("kind", "learned"), metrics=dict(data.get("metrics") or {}),
                    trained_at=data.get("trained_at"),
                    n_decisions=int(data.get("n_decisions", 0)),
                    n_job_orders=int(data.get("n_job_orders", 0)),
-                   alpha=float(data.get("alpha", 0.0)))
+                   alpha=float(data.get("alpha", 0.0)),
+                   field_deviations={str(k): np.array(v, dtype=np.float64)
+                                     for k, v in (data.get("field_deviations") or {}).items()},
+                   employer_deviations={
+                       int(k): np.array(v, dtype=np.float64)
+                       for k, v in (data.get("employer_deviations") or {}).items()})
 
 
 _PRIOR_WEIGHTS = {
@@ -128,6 +178,8 @@ def blend(prior: LinearModel, learned: LinearModel, n_labelled_job_orders: int,
     Both weight vectors (and biases) are divided by their weight vector's L2 norm first, so
     neither dominates through scale alone. With k = 5, 5 labelled job orders give α = 0.5,
     20 give α = 0.8 and 95 give α = 0.95; the stored ``alpha`` says how much was learned.
+    The learned model's deviations (if any) are scaled like its global weights, α / norm, so
+    every job order's effective weights are the blend of the prior and its learned weights.
     """
     n = max(int(n_labelled_job_orders), 0)
     alpha = n / (n + k) if n + k > 0 else 1.0
@@ -135,10 +187,14 @@ def blend(prior: LinearModel, learned: LinearModel, n_labelled_job_orders: int,
     ln = np.linalg.norm(learned.weights) or 1.0
     weights = (1 - alpha) * prior.weights / pn + alpha * learned.weights / ln
     bias = (1 - alpha) * prior.bias / pn + alpha * learned.bias / ln
+    def scaled(deviations: dict) -> dict:
+        return {key: alpha * value / ln for key, value in deviations.items()}
+
     return LinearModel(weights, float(bias), learned.features, kind="blend",
                        metrics=dict(learned.metrics), trained_at=learned.trained_at,
                        n_decisions=learned.n_decisions, n_job_orders=learned.n_job_orders,
-                       alpha=float(alpha))
+                       alpha=float(alpha), field_deviations=scaled(learned.field_deviations),
+                       employer_deviations=scaled(learned.employer_deviations))
 
 
 @dataclass
@@ -156,9 +212,10 @@ def rank_pool(model: LinearModel, pool: Pool, job: Job, k: int = 50,
     """Score the whole pool for ``job`` and keep the ``k`` best (ties by trainee id).
 
     Uses the pool's per-thread buffer unless ``out`` is given; the returned feature rows
-    are copies, safe to keep.
+    are copies, safe to keep. A hierarchical model adds the job's field and employer
+    deviations to its global weights first (12 additions), then scores in one product.
     """
     X = job_features(pool, job, out=pool.buffer() if out is None else out)
-    scores = model.score(X)
+    scores = model.for_job(job).score(X)
     rows = top_k(scores, pool.ids, k)
     return Ranked(rows, pool.ids[rows], scores[rows], X[rows])

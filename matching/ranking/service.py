@@ -80,13 +80,18 @@ class ModelChoice:
 
 
 def describe_model(model: LinearModel) -> str:
-    """What a model is, in words: expert prior, learned model or blend with its α."""
+    """What a model is, in words: expert prior, learned model or blend with its α, and
+    its per-employer deviations when it has some."""
     if model.kind == "prior":
         return "expert prior"
+    own = ""
+    if model.hierarchical:
+        own = (f", with deviations for {len(model.employer_deviations)} employer(s) and "
+               f"{len(model.field_deviations)} field(s)")
     if model.kind == "blend":
-        return (f"blend of prior and learned model, α = {model.alpha:.2f} "
+        return (f"blend of prior and learned model{own}, α = {model.alpha:.2f} "
                 f"({model.n_job_orders} labelled job orders)")
-    return f"learned model ({model.n_job_orders} labelled job orders)"
+    return f"learned model{own} ({model.n_job_orders} labelled job orders)"
 
 
 def model_store() -> ModelStore:
@@ -116,7 +121,7 @@ def job_for(job_order: JobOrder) -> Job:
                preferred_skills=job_order.preferred_skill_list,
                min_language_rank=job_order.min_language_rank or 0,
                prefecture=job_order.prefecture, start_date=job_order.start_date,
-               external_id=job_order.external_id)
+               external_id=job_order.external_id, employer=job_order.employer_id)
 
 
 def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
@@ -246,6 +251,8 @@ class TrainingData:
     implicit: np.ndarray  # True for passed-over rows: training signal, never evaluated
     n_decisions: int  # latest decisions read (every job order)
     n_job_orders: int  # job orders with at least one decision
+    employers: np.ndarray | None = None  # per row: its job order's employer (organisation id)
+    fields: np.ndarray | None = None  # per row: its job order's field code
 
 
 def training_data() -> TrainingData:
@@ -275,7 +282,11 @@ def training_data() -> TrainingData:
                                                     [r[3] for r in passed])))
     X, grades, groups, weights = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
     implicit = np.arange(len(grades)) >= len(parts[0][1])
-    return TrainingData(X, grades, groups, weights, implicit, len(decided), len(orders))
+    index_rows = np.asarray(groups, dtype=np.int64)
+    employers = np.array([job.employer for job in jobs] or [None], dtype=object)[index_rows]
+    fields = np.array([job.field for job in jobs] or [None], dtype=object)[index_rows]
+    return TrainingData(X, grades, groups, weights, implicit, len(decided), len(orders),
+                        employers, fields)
 
 
 def train_model(*, store: ModelStore | None = None) -> TrainingReport:
@@ -289,7 +300,8 @@ def train_model(*, store: ModelStore | None = None) -> TrainingReport:
     data = training_data()
     try:
         result = train(data.X, data.grades, data.groups, weights=data.weights,
-                       implicit=data.implicit, min_job_orders=MIN_JOB_ORDERS)
+                       implicit=data.implicit, employers=data.employers, fields=data.fields,
+                       min_job_orders=MIN_JOB_ORDERS)
     except TooFewDecisions as exc:
         current = current_model(store)
         keeping = "the prior" if current.version is None else f"version {current.version}"

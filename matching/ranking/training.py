@@ -12,6 +12,13 @@ are noisy, so the prior keeps a say: the blend is stored unless the held-out job
 show the learned model alone ranks better, in which case the learned model is kept: the
 decisions, not the prior, say what employers want.
 
+Hierarchical choice (``train`` with ``employers`` and ``fields``): the same split also
+measures a model with per-field and per-employer deviations from the global weights
+(``hierarchy.fit_hierarchical``), overall and per employer with enough held-out job orders.
+It is kept only when it ranks the held-out job orders better than the global model alone
+(strictly: a tie keeps the simpler model); the prior blend is then decided for whichever
+was kept.
+
 Position-bias weights. Rows may carry a weight (``weights``, default 1): how much their
 grade is to be believed. Explicit decisions weigh 1. Implicit rows (a card shown to the
 employer and passed over, graded 0 like a rejection; ``service.training_data`` builds them)
@@ -199,7 +206,8 @@ def baseline_scores(X: np.ndarray) -> np.ndarray:
 
 @dataclass
 class TrainResult:
-    """What ``train`` hands back: the model to store, the pure learned one and metrics."""
+    """What ``train`` hands back: the model to store, the pure learned one (hierarchical
+    when that was kept) and metrics."""
 
     model: LinearModel
     learned: LinearModel
@@ -218,9 +226,9 @@ def _at_least(a: dict, b: dict, tolerance: float = 0.005) -> bool:
     return x is None or y is None or x >= y - tolerance
 
 
-def train(X, grades, groups, *, weights=None, implicit=None, test_size: float = 0.25,
-          random_state: int = 0, min_job_orders: int = 5, min_pairs: int = 50, C: float = 1.0,
-          blend_k: float = 5) -> TrainResult:
+def train(X, grades, groups, *, weights=None, implicit=None, employers=None, fields=None,
+          test_size: float = 0.25, random_state: int = 0, min_job_orders: int = 5,
+          min_pairs: int = 50, C: float = 1.0, blend_k: float = 5) -> TrainResult:
     """Split by job order, fit, report held-out NDCG, refit on everything.
 
     Held-out NDCG@10/@5 are reported for the learned model, the blend, the prior and the
@@ -239,6 +247,11 @@ def train(X, grades, groups, *, weights=None, implicit=None, test_size: float = 
     Implicit rows of the training job orders join the fit; a job order with decisions of one
     grade plus passed-over candidates is never held out (nothing to measure there) but
     trains.
+
+    ``employers`` and ``fields`` (per row: its job order's employer id and field code) also
+    measure the hierarchical model (module docstring); ``metrics["held_out"]["hierarchical"]``
+    and ``metrics["by_employer"]`` hold its figures, ``metrics["hierarchical"]`` whether it
+    was kept.
     """
     X = np.asarray(X, dtype=np.float64)
     grades = np.asarray(grades, dtype=np.float64)
@@ -271,20 +284,44 @@ def train(X, grades, groups, *, weights=None, implicit=None, test_size: float = 
     train_rows = fit_rows[~np.isin(groups[fit_rows], groups[rows[te]])]
     held_out_model = fit_pairwise(X[train_rows], grades[train_rows], groups[train_rows],
                                   weights=w[train_rows], C=C, random_state=random_state)
-    held_blend = blend(PRIOR, held_out_model, n_train, blend_k) if blend_k else held_out_model
     Xt, gt, grt = X[rows[te]], grades[rows[te]], groups[rows[te]]
-    held_out = {
-        "learned": _ndcgs(held_out_model.score(Xt), gt, grt),
-        "blend": _ndcgs(held_blend.score(Xt), gt, grt),
-        "prior": _ndcgs(PRIOR.score(Xt), gt, grt),
-        "baseline": _ndcgs(baseline_scores(Xt), gt, grt),
-    }
+    held_out = {"learned": _ndcgs(held_out_model.score(Xt), gt, grt)}
+    by_employer: dict = {}
+    use_hierarchy = False
+    if employers is not None and fields is not None:
+        from matching.ranking import hierarchy  # it imports this module
 
-    learned = fit_pairwise(X[fit_rows], grades[fit_rows], groups[fit_rows],
-                           weights=w[fit_rows], C=C, random_state=random_state)
+        employers = np.asarray(employers, dtype=object)
+        fields = np.asarray(fields, dtype=object)
+        held_hier = hierarchy.fit_hierarchical(
+            X[train_rows], grades[train_rows], groups[train_rows],
+            employers=employers[train_rows], fields=fields[train_rows], weights=w[train_rows],
+            C=C, random_state=random_state)
+        et, ft = employers[rows[te]], fields[rows[te]]
+        hier_scores = hierarchy.score_rows(held_hier, Xt, et, ft)
+        held_out["hierarchical"] = _ndcgs(hier_scores, gt, grt)
+        by_employer = hierarchy.ndcg_by_employer(
+            {"learned": held_out_model.score(Xt), "hierarchical": hier_scores}, gt, grt, et)
+        x, y = held_out["hierarchical"]["ndcg@10"], held_out["learned"]["ndcg@10"]
+        use_hierarchy = x is not None and y is not None and x > y
+    held_pure = held_hier if use_hierarchy else held_out_model
+    held_blend = blend(PRIOR, held_pure, n_train, blend_k) if blend_k else held_pure
+    held_out["blend"] = _ndcgs(hierarchy.score_rows(held_blend, Xt, et, ft) if use_hierarchy
+                               else held_blend.score(Xt), gt, grt)
+    held_out["prior"] = _ndcgs(PRIOR.score(Xt), gt, grt)
+    held_out["baseline"] = _ndcgs(baseline_scores(Xt), gt, grt)
+
+    if use_hierarchy:
+        learned = hierarchy.fit_hierarchical(
+            X[fit_rows], grades[fit_rows], groups[fit_rows], employers=employers[fit_rows],
+            fields=fields[fit_rows], weights=w[fit_rows], C=C, random_state=random_state)
+    else:
+        learned = fit_pairwise(X[fit_rows], grades[fit_rows], groups[fit_rows],
+                               weights=w[fit_rows], C=C, random_state=random_state)
     learned.n_decisions, learned.n_job_orders = int(len(rows)), int(len(keys))
     learned.trained_at = datetime.now(UTC).isoformat(timespec="seconds")
-    use_blend = bool(blend_k) and _at_least(held_out["blend"], held_out["learned"])
+    pure = "hierarchical" if use_hierarchy else "learned"
+    use_blend = bool(blend_k) and _at_least(held_out["blend"], held_out[pure])
     model = blend(PRIOR, learned, len(keys), blend_k) if use_blend else learned
     metrics = {
         "held_out": held_out,
@@ -295,7 +332,9 @@ def train(X, grades, groups, *, weights=None, implicit=None, test_size: float = 
         "n_train_job_orders": n_train,
         "n_test_job_orders": int(len(np.unique(grt))),
         "alpha": float(model.alpha) if use_blend else 1.0,
-        "chosen": "blend" if use_blend else "learned",
+        "chosen": "blend" if use_blend else pure,
+        "hierarchical": use_hierarchy,
+        "by_employer": by_employer,
     }
     learned.metrics = dict(metrics, converged=learned.metrics.get("converged", True))
     model.metrics = learned.metrics
