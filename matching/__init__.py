@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_i18n(app)
     configure_security_headers(app)
     configure_urls(app)
+    configure_request_log(app)
     register_blueprints(app)
     configure_templates(app)
     register_errors(app)
@@ -137,15 +138,23 @@ def configure_urls(app: Flask) -> None:
     app.url_map.converters["bigid"] = BigIdConverter
 
 
+def configure_request_log(app: Flask) -> None:
+    from matching.web.health import configure_request_log as configure
+
+    configure(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from matching.web.admin import bp as admin_bp
     from matching.web.auth import bp as auth_bp
     from matching.web.dispatch import bp as dispatch_bp
+    from matching.web.health import bp as health_bp
     from matching.web.jobs import bp as jobs_bp
     from matching.web.main import bp as main_bp
     from matching.web.trainees import bp as trainees_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(trainees_bp, url_prefix="/trainees")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")

@@ -69,6 +69,9 @@ MATRIX = [
     ("auth.logout_everywhere", "POST", "/auth/logout-everywhere", _everyone(REDIRECT)),
     ("auth.password", "GET", "/auth/password", _everyone(OK)),
     ("main.index", "GET", "/", _everyone(OK)),
+    # Probes for the load balancer: no log-in, no personal data.
+    ("health.healthz", "GET", "/healthz", {r: OK for r in ROLES}),
+    ("health.readyz", "GET", "/readyz", {r: OK for r in ROLES}),
     ("main.set_language", "POST", "/lang", {r: REDIRECT for r in ROLES}),
     ("trainees.index", "GET", "/trainees/", _registry()),
     ("trainees.create", "GET", "/trainees/new", _registry()),
