@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matching import access
 from matching.extensions import db
-from matching.i18n import _l
+from matching.i18n import _l, _lp
 from matching.models import GENDERS, TRAINEE_STATUSES, LanguageCertificate, Skill, Trainee
 from matching.models._common import utcnow
 from matching.operations.errors import OperationError
@@ -120,8 +120,8 @@ def _clean_external_id(value) -> str:
     if not external_id:
         raise RegistryError(_l("Enter the trainee's ID."), "external_id")
     if len(external_id) > EXTERNAL_ID_LIMIT:
-        raise RegistryError(_l("The ID can have at most %(max)d characters.",
-                               max=EXTERNAL_ID_LIMIT), "external_id")
+        raise RegistryError(_lp("trainee", "The ID can have at most %(max)d characters.",
+                                max=EXTERNAL_ID_LIMIT), "external_id")
     return external_id
 
 

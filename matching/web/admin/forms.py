@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from matching.extensions import db
-from matching.i18n import LANGUAGE_NAMES, _l, locale_code
+from matching.i18n import LANGUAGE_NAMES, _l, _lp, locale_code
 from matching.labels import ORG_KIND_LABELS, ROLE_LABELS
 from matching.models import ORG_KINDS, ROLES, Organisation
 from matching.operations.accounts import (
@@ -77,7 +77,8 @@ class OrganisationForm(Form):
         validators=[DataRequired(), Length(max=64),
                     Regexp(ORG_CODE_RE, message=_l("Use only lower-case letters, digits and "
                                                    "hyphens in the code."))])
-    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    name = StringField(_lp("organisation", "Name"), filters=[_strip],
+                       validators=[DataRequired(), Length(max=200)])
     country = SelectField(_l("Country"), validators=[DataRequired()])
     province = SelectField(_l("Province"), validators=[Optional()])
     active = BooleanField(_l("Active"), default=True)

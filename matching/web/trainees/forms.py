@@ -30,7 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from matching.i18n import _l, locale_code
+from matching.i18n import _l, _lp, locale_code
 from matching.labels import GENDER_LABELS, LANGUAGE_LABELS, STATUS_LABELS
 from matching.models import TRAINEE_STATUSES
 from matching.validation import (
@@ -91,7 +91,7 @@ class TraineeForm(Form):
 
     external_id = StringField(_l("Trainee ID"), filters=STRIP, validators=[
         DataRequired(_l("Enter the trainee's ID.")),
-        Length(max=64, message=_l("The ID can have at most %(max)d characters.")),
+        Length(max=64, message=_lp("trainee", "The ID can have at most %(max)d characters.")),
     ])
     full_name = StringField(_l("Full name"), filters=STRIP, validators=[
         DataRequired(_l("Enter the trainee's full name.")),
