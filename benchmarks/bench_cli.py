@@ -54,7 +54,9 @@ def insert_world(arrays: dict, jobs: Sequence[Job],
     """Write a synthetic pool (``pool_arrays``), job orders and decisions to the database.
 
     Trainee ``i`` gets external id ``{prefix}{ids[i]:07d}``; decisions are
-    ``(job_index, array_id, grade)`` as ``make_world`` makes them. Bulk statements only,
+    ``(job_index, array_id, grade)`` as ``make_world`` makes them. Job orders of a
+    heterogeneous world (``Job.employer`` set) go to one employer organisation each,
+    ``{employer_code}-{employer}`` named "Synthetic KK {employer}". Bulk statements only,
     one commit. Returns ``{array id: database id}``.
     """
     ids = arrays["ids"]
@@ -101,14 +103,17 @@ def insert_world(arrays: dict, jobs: Sequence[Job],
              for r, c in zip(holder.tolist(), skills.indices.tolist(), strict=True)]
     for start in range(0, len(links), _CHUNK):
         db.session.execute(sa.insert(trainee_skills), links[start:start + _CHUNK])
-    employer = db.session.scalar(sa.select(Organisation).where(
-        Organisation.code == employer_code))
-    if employer is None:
-        employer = Organisation(kind="employer", code=employer_code, name="Synthetic KK",
-                                country="JP")
-        db.session.add(employer)
-        db.session.flush()
-    job_rows = [job_order_row(job, employer.id) for job in jobs]
+    employer_ids: dict = {}
+    for key in dict.fromkeys(job.employer for job in jobs):
+        code = employer_code if key is None else f"{employer_code}-{key}"
+        employer = db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
+        if employer is None:
+            name = "Synthetic KK" if key is None else f"Synthetic KK {key}"
+            employer = Organisation(kind="employer", code=code, name=name, country="JP")
+            db.session.add(employer)
+            db.session.flush()
+        employer_ids[key] = employer.id
+    job_rows = [job_order_row(job, employer_ids[job.employer]) for job in jobs]
     db.session.execute(sa.insert(JobOrder.__table__), job_rows)
     job_id = dict(db.session.execute(sa.select(JobOrder.external_id, JobOrder.id).where(
         JobOrder.external_id.in_([r["external_id"] for r in job_rows]))).all())

@@ -75,6 +75,33 @@ def contribution_bars(explanation: dict) -> list[Bar]:
                 round(100 * abs(c["contribution"]) / scale, 1)) for c in items]
 
 
+#: An employer's (or field's) own part of a contribution worth a sentence on the card.
+_SHOWN_OWN_PART = 0.05
+
+
+@dataclass
+class OwnPart:
+    """Where this employer's own decisions (``scope`` "employer") or its field's (``scope``
+    "field") move the score away from what most employers' decisions give."""
+
+    scope: str
+    label: str
+    delta: float
+
+
+def own_parts(explanation: dict, top: int = 3) -> list[OwnPart]:
+    """The ``top`` largest employer parts, then field parts, of the explanation's
+    contributions (``explain.explain``), each at least ``_SHOWN_OWN_PART``."""
+    out = []
+    for scope in ("employer", "field"):
+        items = [c for c in explanation.get("contributions", ())
+                 if abs(c.get(scope, 0.0)) >= _SHOWN_OWN_PART]
+        items.sort(key=lambda c: -abs(c[scope]))
+        out += [OwnPart(scope, _bar_label(c["feature"], c["value"]), c[scope])
+                for c in items[:top]]
+    return out
+
+
 def _bar_label(feature: str, value: float) -> str:
     if feature == "prefecture_match" and 0 < value < 1:
         return str(OPEN_TO_ANY_PREFECTURE)
@@ -103,6 +130,7 @@ class Card:
     name: str | None = None
     name_kana: str | None = None
     prefectures: list[str] = field(default_factory=list)
+    own_parts: list[OwnPart] = field(default_factory=list)
 
 
 def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
@@ -120,7 +148,7 @@ def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
         available_ok=available_ok, bars=contribution_bars(explanation), decision=decision,
         revealed=revealed, name=trainee.full_name if revealed else None,
         name_kana=trainee.name_kana if revealed else None,
-        prefectures=trainee.prefecture_codes)
+        prefectures=trainee.prefecture_codes, own_parts=own_parts(explanation))
 
 
 def build_cards(job, items: list[dict], decisions: dict[int, str],
