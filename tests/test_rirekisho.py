@@ -65,7 +65,7 @@ def test_the_resume_follows_the_2021_form_with_the_trainee_data(full_trainee):
     assert "実務経験 2.5年（介護分野）" in text
     assert "以上" in text
     # Certificates, oldest first, with their year and month columns.
-    assert "2024 11 国際交流基金日本語基礎テスト (JFT-Basic) A2 合格（225点）" in text
+    assert "2024 11 国際交流基金日本語基礎テスト（JFT-Basic） A2 合格（225点）" in text
     assert "2025 7 日本語能力試験 N4 合格" in text
     assert "日本語NAT-TEST 4級 合格" in text
     assert text.index("JFT-Basic") < text.index("日本語能力試験") < text.index("NAT-TEST")
@@ -134,10 +134,10 @@ def test_long_content_flows_onto_more_rows_and_pages(make_trainee):
 
 @pytest.mark.parametrize(("values", "line"), [
     (dict(language="ko", test="EPS-TOPIK", score=180),
-     "雇用許可制韓国語能力試験 (EPS-TOPIK)（180点）"),
+     "雇用許可制韓国語能力試験（EPS-TOPIK）（180点）"),
     (dict(language="de", test="CEFR", level="b1"), "ドイツ語 CEFR B1 相当"),
     (dict(language="ja", test="JFT-Basic", level="JFT-A2", expires_on=date(2027, 3, 31)),
-     "国際交流基金日本語基礎テスト (JFT-Basic) A2 合格（有効期限 2027年3月31日）"),
+     "国際交流基金日本語基礎テスト（JFT-Basic） A2 合格（有効期限 2027年3月31日）"),
 ])
 def test_certificate_lines(values, line):
     assert certificate_text(LanguageCertificate(**values)) == line

@@ -93,14 +93,14 @@ def certificate_text(cert) -> str:
     if cert.test == "JLPT":
         name = "日本語能力試験"
     elif cert.test == "JFT-Basic":
-        name = "国際交流基金日本語基礎テスト (JFT-Basic)"
+        name = "国際交流基金日本語基礎テスト（JFT-Basic）"
         level = level.removeprefix("JFT-").strip("- ")
     elif cert.test == "NAT-TEST":
         name = "日本語NAT-TEST"
         grade = re.fullmatch(r"([1-5])\s*[QK級]?", level)  # 4Q -> 4級
         level = f"{grade.group(1)}級" if grade else level
     elif cert.test == "EPS-TOPIK":
-        name, outcome = "雇用許可制韓国語能力試験 (EPS-TOPIK)", ""
+        name, outcome = "雇用許可制韓国語能力試験（EPS-TOPIK）", ""
     else:  # a CEFR level is a self-contained statement of ability, not a pass
         name = f"{_LANGUAGES.get(cert.language, cert.language or '')} {cert.test}".strip()
         outcome = " 相当"
