@@ -12,7 +12,7 @@ from matching.operations.imports.trainees import import_trainees
 from matching.operations.registry import update_trainee
 from matching.operations.skills import ensure_skill_ids
 from matching.ranking import pool as pool_module
-from matching.ranking.features import Pool
+from matching.ranking.features import Pool, job_features
 from matching.ranking.model import PRIOR, LinearModel
 from matching.ranking.pool import (
     cache_dir,
@@ -25,6 +25,7 @@ from matching.ranking.pool import (
 from matching.ranking.service import (
     NotEnoughDecisions,
     current_model,
+    job_for,
     latest_decisions,
     model_store,
     rank_job,
@@ -129,11 +130,11 @@ def test_cache_is_reused_from_memory_then_from_disk(make_trainee, skills, count_
     assert cache_files() == [f"pool-{cache_key()}.npz"]
     with count_queries() as queries:
         assert load_pool() is built
-    assert queries[0] == 1  # the fingerprint only
+    assert queries[0] == 1  # the registry version only
     clear_memory_cache()  # as a new process would start
     with count_queries() as queries:
         from_disk = load_pool()
-    assert queries[0] == 1  # fingerprint, then the .npz: no trainee row read
+    assert queries[0] == 1  # the version, then the .npz: no trainee row read
     assert from_disk is not built
     assert_same_pool(from_disk, built)
 
@@ -165,8 +166,7 @@ def test_an_unreadable_cache_file_is_rebuilt(make_trainee):
 
 def _edit_skills(trainee, user):
     update_trainee(trainee, {"skills": "welding;scaffolding"}, user)  # same count, new skill
-    # The registry writes no trainees column here (updated_at stays): the fingerprint's
-    # sums over trainee_skills are what notice the change.
+    db.session.commit()
 
 
 def _set_status(trainee, _user):
@@ -189,6 +189,7 @@ def _reimport(trainee, _user):
         "external_id": trainee.external_id, "full_name": trainee.full_name,
         "date_of_birth": "2000-01-01", "province": trainee.province, "field": "construction",
         "japanese_level": "N3", "skills": "welding;forklift"}])
+    db.session.commit()
     assert result.ok and result.updated == 1
 
 
@@ -197,36 +198,109 @@ def _delete(trainee, _user):
     db.session.commit()
 
 
+@pytest.fixture
+def rows_read(monkeypatch):
+    """Trainee rows each ``build_pool`` call read, in order (the pool's only row reads)."""
+    calls: list[int] = []
+    real = pool_module.build_pool
+
+    def counting(where):
+        pool = real(where)
+        calls.append(len(pool))
+        return pool
+
+    monkeypatch.setattr(pool_module, "build_pool", counting)
+    return calls
+
+
 @pytest.mark.parametrize("change", [_edit_skills, _set_status, _withdraw_consent,
                                     _change_experience, _reimport, _delete])
-def test_any_change_to_a_trainee_rebuilds_the_pool(change, make_trainee, make_user, skills):
+def test_any_change_to_a_trainee_reaches_the_pool(change, make_trainee, make_user, skills,
+                                                  rows_read):
     admin = make_user(role="admin")
     trainee = make_trainee(skills=skills("welding", "forklift"))
     update_trainee(trainee, {"skills": "welding;forklift"}, admin)  # now last edited by admin
-    other = make_trainee(skills=skills("welding"))
+    db.session.commit()
+    others = {make_trainee(skills=skills("welding")).id for _ in range(5)}
     before = load_pool()
-    old_files = cache_files()
+    assert rows_read == [6]  # a cold start reads the pool once
     change(trainee, admin)
     after = load_pool()
     assert after is not before
-    assert cache_files() != old_files and len(cache_files()) == 1  # the old file is gone
+    if change is _delete:
+        assert rows_read[1:] == [5]  # a deletion cannot be a delta: rebuilt whole
+    else:
+        # Only the changed trainee's row is read, whether it stays in the pool or leaves.
+        assert rows_read[1:] == [0 if change in (_set_status, _withdraw_consent) else 1]
     row = after.rows_for([trainee.id])[0]
     if change in (_set_status, _withdraw_consent, _delete):
-        assert pool_ids(after) == {other.id}
+        assert pool_ids(after) == others
     elif change is _edit_skills:
         assert after.row_info(int(row))["skills"] == {"welding", "scaffolding"}
     elif change is _change_experience:
         assert after.experience_years[row] == 7
     else:
         assert after.row_info(int(row))["language_rank"] == 3
+    assert_same_pool(after, load_pool(use_cache=False))
 
 
-def test_a_new_trainee_rebuilds_the_pool(make_trainee):
-    make_trainee()
+def test_a_new_trainee_joins_the_pool_by_itself(make_trainee, rows_read):
+    for _ in range(4):
+        make_trainee()
     before = load_pool()
     newcomer = make_trainee()
-    assert newcomer.id in pool_ids(load_pool())
-    assert newcomer.id not in pool_ids(before)
+    after = load_pool()
+    assert newcomer.id in pool_ids(after) and newcomer.id not in pool_ids(before)
+    assert rows_read == [4, 1]
+
+
+def test_checking_the_cache_is_one_query_whatever_the_registry(make_trainee, count_queries):
+    for _ in range(30):
+        make_trainee()
+    load_pool()
+    with count_queries() as queries:
+        for _ in range(5):
+            load_pool()
+    assert queries[0] == 5  # one primary-key read each: no aggregate over the registry
+
+
+def test_random_edits_give_the_same_pool_as_a_fresh_build(make_trainee, make_user, skills,
+                                                          job_order):
+    """Deltas applied one after another equal a pool built from scratch."""
+    rng = np.random.default_rng(7)
+    admin = make_user(role="admin")
+    vocabulary = ["welding", "forklift", "first-aid", "scaffolding", "haccp", "packaging"]
+    skills(*vocabulary)
+    people = [make_trainee(skills=skills(*rng.choice(vocabulary, 2, replace=False)),
+                           field=str(rng.choice(["manufacturing", "construction"])))
+              for _ in range(12)]
+    load_pool()
+    for step in range(25):
+        trainee = people[int(rng.integers(len(people)))]
+        action = step % 5
+        if action == 0:
+            update_trainee(trainee, {"skills": ";".join(rng.choice(vocabulary, 3,
+                                                                   replace=False))}, admin)
+        elif action == 1:
+            trainee.status = str(rng.choice(["available", "in_process", "withdrawn"]))
+        elif action == 2:
+            trainee.consent = bool(rng.integers(2))
+        elif action == 3:
+            trainee.language_rank = int(rng.integers(6))
+            trainee.preferred_prefectures = str(rng.choice(["", "aichi", "tokyo;osaka"]))
+        else:
+            people.append(make_trainee(skills=skills(str(rng.choice(vocabulary))),
+                                       experience_years=float(rng.integers(5))))
+        db.session.commit()
+        if step % 3 == 0:
+            cached = load_pool()
+            fresh = load_pool(use_cache=False)
+            assert_same_pool(cached, fresh)  # row by row, skills included
+            spec = job_for(job_order(required_skills="welding;haccp"))
+            np.testing.assert_array_equal(PRIOR.score(job_features(cached, spec)),
+                                          PRIOR.score(job_features(fresh, spec)))
+    clear_memory_cache()  # a new process: the disk file of an older version, then the delta
+    assert_same_pool(load_pool(), load_pool(use_cache=False))
 
 
 def test_a_read_only_cache_folder_still_ranks(make_trainee, monkeypatch):

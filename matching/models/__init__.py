@@ -18,6 +18,7 @@ from matching.models.jobs import (
     JobOrder,
 )
 from matching.models.orgs import ORG_KINDS, ROLES, Organisation, User
+from matching.models.registry import RegistryState
 from matching.models.trainees import (
     GENDERS,
     TRAINEE_STATUSES,
@@ -47,6 +48,7 @@ __all__ = [
     "TRAINEE_STATUSES",
     "LanguageCertificate",
     "Organisation",
+    "RegistryState",
     "Skill",
     "Trainee",
     "User",

@@ -71,6 +71,10 @@ class Trainee(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: The registry version of this row's last change (``models.registry``): the ranking
+    #: pool of version V reads only the rows above V.
+    registry_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0",
+                                                  index=True)
 
     skills: Mapped[list[Skill]] = relationship(secondary=trainee_skills, order_by=Skill.slug)
     certificates: Mapped[list["LanguageCertificate"]] = relationship(

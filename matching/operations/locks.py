@@ -17,12 +17,16 @@ worker is still available) cannot change before its write commits:
 import sqlalchemy as sa
 
 from matching.extensions import db
+from matching.models import Trainee
+from matching.models.registry import next_version as next_registry_version
 
 
 def lock_rows(*instances) -> None:
     """Lock each ORM instance's row for the rest of the transaction and reload it."""
     session = db.session
     session.flush()  # reloading must not drop what the caller changed before
+    if any(isinstance(instance, Trainee) for instance in instances):
+        next_registry_version()  # lock order: the registry version before trainee rows
     for instance in instances:
         mapper = sa.inspect(instance).mapper
         table = mapper.local_table

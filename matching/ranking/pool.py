@@ -1,20 +1,20 @@
 """The candidate pool from the database, cached in memory and on disk (DESIGN §5).
 
 ``load_pool()`` is what ranking calls: the trainees with status ``available`` and consent,
-as a ``Pool``. Building it reads every such trainee, so it is cached under a *fingerprint*
-of the registry, one cheap aggregate query (number of trainees, highest id, latest
-``updated_at``, number of trainee-skill links and the sums of their ids):
+as a ``Pool``. It is cached under the *registry version* (``models.registry``), a number
+that every transaction changing trainees moves by one and stamps on the rows it changes:
 
-- in this process: ``{database: (fingerprint, Pool)}``, for the web workers;
-- on disk: ``instance/cache/pool-<hash>.npz`` (plain arrays, no pickle), so a cold
-  ``flask rank`` on 100,000 trainees reads a few megabytes instead of querying 100,000 rows.
+- in this process: ``{database: (version, Pool)}``, for the web workers;
+- on disk: ``instance/cache/pool-<database>-<version>.npz`` (plain arrays, no pickle), so
+  a cold ``flask rank`` on 100,000 trainees reads a few megabytes instead of 100,000 rows.
 
-Any write to a trainee moves the fingerprint (every write path sets ``updated_at``, a new
-trainee raises the count or the highest id, a deletion lowers the count) and the next call
-rebuilds; the link sums catch skill edits that touch no ``trainees`` row. The fingerprint
-is read first and the rows after it, inside one transaction: on SQLite the rows are the
-same snapshot, on PostgreSQL they can only be *newer* than the fingerprint, which at worst
-costs one extra rebuild, never a stale pool.
+Checking that a cached pool is current is one primary-key read, whatever the registry's
+size. When the version has moved from V, only the rows stamped above V are read: they
+leave the pool, and those still eligible come back with their new values (``refresh``),
+so a page after one registration costs the rows that changed, not the pool. A full rebuild
+happens only for a cold start without a disk file, a delta larger than ``MAX_DELTA`` (or
+a tenth of the pool), or a deletion (``full_since``). The disk file is rewritten only on
+a full rebuild; a new process starts from it and applies the delta since its version.
 """
 
 from __future__ import annotations
@@ -36,47 +36,37 @@ from flask import current_app
 
 from matching.extensions import db
 from matching.models import Decision, Skill, Trainee, trainee_skills
+from matching.models.registry import current_version
 from matching.models.trainees import eligible
 from matching.ranking.features import FIELD_CODES, PREFECTURE_CODES, Pool
 
 log = logging.getLogger(__name__)
 
 #: Bump when the layout of the .npz files changes: old files are then simply not found.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_PREFIX = "pool-"
 _FIELD_POS = {code: i for i, code in enumerate(FIELD_CODES)}
 _PREF_POS = {code: i for i, code in enumerate(PREFECTURE_CODES)}
 
-_memory: dict[str, tuple[str, Pool]] = {}
+_memory: dict[str, tuple[int, Pool]] = {}
 _lock = threading.Lock()
 
 
 # -- cache ----------------------------------------------------------------------------------
 
-
-def registry_fingerprint() -> tuple:
-    """One aggregate query whose result changes whenever a trainee or their skills change."""
-    t, ts = Trainee.__table__, trainee_skills
-    people = sa.select(sa.func.count(t.c.id).label("n"), sa.func.max(t.c.id).label("max_id"),
-                       sa.func.max(t.c.updated_at).label("updated")).subquery()
-    links = sa.select(sa.func.count().label("n"),
-                      sa.func.coalesce(sa.func.sum(ts.c.skill_id), 0).label("skills"),
-                      sa.func.coalesce(sa.func.sum(ts.c.trainee_id), 0).label("trainees")
-                      ).subquery()
-    # Two one-row aggregates side by side: one round trip.
-    row = db.session.execute(
-        sa.select(people.c.n, people.c.max_id, people.c.updated, links.c.n, links.c.skills,
-                  links.c.trainees).select_from(people.join(links, sa.true()))
-    ).one()
-    count, max_id, updated, n_links, skill_sum, trainee_sum = row
-    return (int(count), max_id, str(updated), int(n_links), int(skill_sum), int(trainee_sum))
+#: Above this many changed rows (or a tenth of the pool) a full rebuild is cheaper.
+MAX_DELTA = 5_000
 
 
-def cache_key(fingerprint: tuple | None = None) -> str:
-    """Hash of the cache format, the database and the fingerprint (the .npz file name)."""
-    fingerprint = registry_fingerprint() if fingerprint is None else fingerprint
-    payload = json.dumps([CACHE_FORMAT, _database(), list(fingerprint)], default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+def registry_version() -> tuple[int, int]:
+    """(version, full_since) of the registry: the O(1) cache check."""
+    return current_version(db.session)
+
+
+def cache_key(version: int | None = None) -> str:
+    """The .npz file name's key: the database, then the registry version."""
+    version = registry_version()[0] if version is None else version
+    return f"{_database_key()}-{version}"
 
 
 def cache_dir() -> Path:
@@ -94,26 +84,105 @@ def _database() -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
+def _database_key() -> str:
+    payload = json.dumps([CACHE_FORMAT, _database()])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
 def load_pool(*, use_cache: bool = True) -> Pool:
-    """The ranking pool (available, consenting trainees): memory, then disk, then database."""
+    """The ranking pool (available, consenting trainees): memory, then disk, then database,
+    brought up to the registry's version by the rows changed since (module docstring)."""
     if not use_cache:
         return build_pool(eligible())
-    key, database = cache_key(), _database()
+    database = _database()
+    version, full_since = registry_version()
     with _lock:
-        hit = _memory.get(database)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    path = cache_dir() / f"{CACHE_PREFIX}{key}.npz"
-    pool = read_pool(path) if path.exists() else None
+        held = _memory.get(database)
+    if held is not None and held[0] == version:
+        return held[1]
+    pool = None
+    if held is not None and full_since <= held[0] < version:
+        pool = refresh(held[1], held[0])
+    if pool is None:
+        pool = _from_disk(version, full_since)
     if pool is None:
         pool = build_pool(eligible())
         try:
-            write_pool(pool, path)
+            write_pool(pool, cache_dir() / f"{CACHE_PREFIX}{cache_key(version)}.npz")
         except OSError as exc:  # a read-only instance folder costs speed, not correctness
-            log.warning("could not write the pool cache %s: %s", path, exc)
+            log.warning("could not write the pool cache: %s", exc)
     with _lock:
-        _memory[database] = (key, pool)
+        # Another thread may have brought it further meanwhile: keep the newest.
+        if database not in _memory or _memory[database][0] <= version:
+            _memory[database] = (version, pool)
     return pool
+
+
+def _from_disk(version: int, full_since: int) -> Pool | None:
+    """The newest usable disk pool of this database, brought up to ``version``."""
+    prefix = f"{CACHE_PREFIX}{_database_key()}-"
+    found = []
+    for path in cache_dir().glob(f"{prefix}*.npz"):
+        try:
+            saved = int(path.name[len(prefix):-len(".npz")])
+        except ValueError:
+            continue
+        if full_since <= saved <= version:
+            found.append((saved, path))
+    for saved, path in sorted(found, reverse=True):
+        pool = read_pool(path)
+        if pool is None:
+            continue
+        return pool if saved == version else refresh(pool, saved)
+    return None
+
+
+def refresh(pool: Pool, since: int) -> Pool | None:
+    """``pool`` with the trainees changed after version ``since`` replaced by what they
+    are now (gone when no longer eligible); None when a full rebuild is cheaper.
+
+    Reads the changed rows only (an index range on ``trainees.registry_version``).
+    """
+    limit = max(MAX_DELTA, len(pool) // 10) if len(pool) else MAX_DELTA
+    changed = db.session.scalars(sa.select(Trainee.id).where(
+        Trainee.registry_version > since).limit(limit + 1)).all()
+    if len(changed) > limit:
+        return None
+    if not changed:
+        return pool
+    changed_ids = np.array(sorted(changed), dtype=np.int64)
+    added = build_pool(sa.and_(Trainee.id.in_(changed_ids.tolist()), eligible()))
+    return merge_pools(pool, changed_ids, added)
+
+
+def merge_pools(pool: Pool, removed_ids: np.ndarray, added: Pool) -> Pool:
+    """``pool`` without ``removed_ids``, plus ``added``, in id order (vectorised)."""
+    keep = ~np.isin(pool.ids, removed_ids, assume_unique=True)
+    names = sorted(set(pool.skill_index) | set(added.skill_index))
+    column = {name: i for i, name in enumerate(names)}
+
+    def recolumn(part: Pool, rows: np.ndarray | slice) -> sp.csr_matrix:
+        old_to_new = np.empty(len(part.skill_index), dtype=np.int64)
+        for name, i in part.skill_index.items():
+            old_to_new[i] = column[name]
+        block = part.skills[rows]
+        return sp.csr_matrix((block.data, old_to_new[block.indices], block.indptr),
+                             shape=(block.shape[0], len(names)))
+
+    ids = np.concatenate([pool.ids[keep], added.ids])
+    order = np.argsort(ids, kind="stable")
+    every = slice(None)
+
+    def stack(name: str) -> np.ndarray:
+        return np.concatenate([getattr(pool, name)[keep], getattr(added, name)])[order]
+
+    skills = sp.vstack([recolumn(pool, keep), recolumn(added, every)], format="csr")[order]
+    prefectures = sp.vstack([pool.prefectures[keep], added.prefectures], format="csr")[order]
+    return Pool.from_arrays(
+        ids=ids[order], skills=skills, skill_index=column, field=stack("field"),
+        language_rank=stack("language_rank"), experience_years=stack("experience_years"),
+        training_hours=stack("training_hours"), available_day=stack("available_day"),
+        prefectures=prefectures)
 
 
 def load_training_pool() -> Pool:

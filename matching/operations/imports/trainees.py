@@ -27,6 +27,7 @@ from matching.formats import (
 from matching.i18n import _l
 from matching.models import Trainee, trainee_skills
 from matching.models._common import utcnow
+from matching.models.registry import next_version as next_registry_version
 from matching.operations.imports.parsing import (
     CellError,
     ImportResult,
@@ -285,18 +286,23 @@ def _existing_ids(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
 def _write(parsed, existing, with_skills: bool, user_id: int | None) -> None:
     """One transaction: bulk INSERT new rows, bulk UPDATE by id, replace skill links."""
     now = utcnow()
+    # The registry version first (it locks the version row before any trainee row), then
+    # every written row carries it: the ranking pool reads only these rows afterwards.
+    version = next_registry_version()
     inserts, insert_skills, updates, update_skills = [], [], [], []
     for _line, values, skills in parsed:
         trainee_id = existing.get((values["province"], values["external_id"]))
         if trainee_id is None:
             record = dict(values, status="available", created_at=now, updated_at=now,
-                          created_by_id=user_id, updated_by_id=user_id)
+                          created_by_id=user_id, updated_by_id=user_id,
+                          registry_version=version)
             if record.get("consent") is None:
                 record["consent"] = True
             inserts.append(record)
             insert_skills.append(skills)
         else:
-            record = dict(values, id=trainee_id, updated_at=now, updated_by_id=user_id)
+            record = dict(values, id=trainee_id, updated_at=now, updated_by_id=user_id,
+                          registry_version=version)
             del record["province"], record["external_id"]  # the key itself never changes
             if "consent" in record and record["consent"] is None:
                 del record["consent"]  # a blank cell keeps the consent on record
