@@ -341,6 +341,12 @@ def score(X: np.ndarray, weights: np.ndarray, bias: float = 0.0) -> np.ndarray:
     return s
 
 
+def place_of(scores: np.ndarray, ids: np.ndarray, row: int) -> int:
+    """The 1-based place of ``row`` in the ranking ``top_k`` makes (ties by ascending id)."""
+    mine = scores[row]
+    return 1 + int((scores > mine).sum()) + int(((scores == mine) & (ids < ids[row])).sum())
+
+
 def top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     """Rows of the ``k`` best scores, best first; equal scores ordered by ascending id.
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import sqlalchemy as sa
@@ -48,8 +49,8 @@ from flask import current_app
 from matching.extensions import db
 from matching.models import DECISION_GRADES, Decision, Impression, JobOrder, Trainee
 from matching.models.jobs import latest_decisions_subquery
-from matching.ranking.explain import explain_ranked
-from matching.ranking.features import FEATURES, Job, Pool
+from matching.ranking.explain import explain, explain_ranked
+from matching.ranking.features import FEATURES, Job, Pool, job_features, place_of
 from matching.ranking.model import PRIOR, LinearModel, Ranked, TooFewDecisions, rank_pool
 from matching.ranking.pool import build_pool, load_pool, load_training_pool
 from matching.ranking.store import ModelStore
@@ -63,19 +64,35 @@ PASSED_OVER_WEIGHT = 0.5
 POSITION_ETA = 1.0
 
 
+class ModelReason(StrEnum):
+    """Why ``current_model`` chose what it chose (the value is the CLI's and logs' phrase)."""
+
+    NO_MODEL = "no model trained yet"
+    OTHER_FEATURES = "the stored version was trained on other features; train again"
+    NEWEST = "newest stored version"
+
+
 @dataclass
 class ModelChoice:
     """The model ranking uses now: ``version`` None means the expert prior."""
 
     model: LinearModel
     version: int | None
-    reason: str  # why this one, in a short English phrase for the CLI and logs
+    reason: ModelReason
+    stored: int | None = None  # the newest stored version, when it could not be used
+
+    def why(self) -> str:
+        """The reason as a phrase for the CLI and logs."""
+        if self.reason is ModelReason.OTHER_FEATURES:
+            return (f"stored version {self.stored} was trained on other features; "
+                    "train again")
+        return self.reason.value
 
     def describe(self) -> str:
         """"version 2, blend of prior and learned model, α = 0.67 (40 labelled job orders)"
         or "expert prior (no model trained yet)"."""
         if self.version is None:
-            return f"{describe_model(self.model)} ({self.reason})"
+            return f"{describe_model(self.model)} ({self.why()})"
         return f"version {self.version}, {describe_model(self.model)}"
 
 
@@ -104,12 +121,11 @@ def current_model(store: ModelStore | None = None) -> ModelChoice:
     store = store or model_store()
     version = store.latest_version()
     if version is None:
-        return ModelChoice(PRIOR, None, "no model trained yet")
+        return ModelChoice(PRIOR, None, ModelReason.NO_MODEL)
     model = store.load(version)
     if not model.compatible(FEATURES):
-        return ModelChoice(PRIOR, None, f"stored version {version} was trained on other "
-                                        "features; train again")
-    return ModelChoice(model, version, "newest stored version")
+        return ModelChoice(PRIOR, None, ModelReason.OTHER_FEATURES, stored=version)
+    return ModelChoice(model, version, ModelReason.NEWEST)
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -163,6 +179,33 @@ def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
                     "province": person.province, "score": round(float(score), 4),
                     "rank": int(place) + 1, "explanation": explanation})
     return out
+
+
+def rank_one(job_order: JobOrder, trainee_id: int, pool: Pool | None = None,
+             model: ModelChoice | None = None) -> dict | None:
+    """One candidate's ranking item (``rank_job`` shape) without ranking the top k.
+
+    In the pool: scored with everybody, so ``rank`` is their place (ties by id, as
+    ``rank_job``). Out of the pool (selected, withdrawn...): explained alone, ``rank`` None.
+    """
+    pool = load_pool() if pool is None else pool
+    choice = current_model() if model is None else model
+    spec = job_for(job_order)
+    row = int(pool.rows_for([trainee_id])[0]) if len(pool) else -1
+    rank = None
+    if row >= 0:
+        X = job_features(pool, spec, out=pool.buffer())
+        rank = place_of(choice.model.for_job(spec).score(X), pool.ids, row)
+        x, info = X[row].copy(), pool.row_info(row)
+    else:
+        alone = build_pool(Trainee.id == trainee_id)
+        if not len(alone):
+            return None
+        x, info = job_features(alone, spec)[0], alone.row_info(0)
+    explanation = explain(choice.model, x, spec, info)
+    explanation["model_version"] = choice.version
+    return {"trainee_id": trainee_id, "rank": rank, "score": round(explanation["score"], 4),
+            "explanation": explanation}
 
 
 # -- training ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from matching.operations import decisions as decision_ops
 from matching.operations import impressions as impression_ops
 from matching.operations.decisions import DecisionError, HeadcountReached
 from matching.ranking.pool import load_pool
-from matching.ranking.service import current_model, rank_job
+from matching.ranking.service import current_model, rank_job, rank_one
 from matching.references import candidate_ref
 from matching.validation import age_on
 from matching.web.downloads import pdf_response, rirekisho_filename
@@ -39,7 +39,6 @@ from matching.web.jobs.cards import (
     ListPage,
     build_cards,
     candidate_code,
-    explain_candidate,
     make_card,
     model_note,
 )
@@ -122,7 +121,7 @@ def profile(job_id: int, ref: str):
                                           selectinload(Trainee.skills),
                                           selectinload(Trainee.certificates))
     revealed = access.can_see_profile(current_user, trainee, job)
-    item = explain_candidate(job, trainee.id, load_pool(), current_model())
+    item = rank_one(job, trainee.id)
     history = db.session.scalars(
         sa.select(Decision).where(Decision.job_order_id == job.id,
                                   Decision.trainee_id == trainee.id)

@@ -25,10 +25,7 @@ from matching.extensions import db
 from matching.i18n import _l, fmt_date, fmt_number
 from matching.labels import cefr_name, feature_label, level_label
 from matching.models import Trainee
-from matching.ranking.explain import explain
-from matching.ranking.features import Pool, job_features
-from matching.ranking.pool import build_pool
-from matching.ranking.service import ModelChoice, job_for
+from matching.ranking.service import ModelChoice, ModelReason
 from matching.references import candidate_ref
 from matching.vocab import japanese_rank
 
@@ -214,7 +211,7 @@ def model_note(choice: ModelChoice) -> str:
     """Which model ranked, in words the employer can read."""
     model = choice.model
     if choice.version is None:
-        if choice.reason == "no model trained yet":
+        if choice.reason is ModelReason.NO_MODEL:
             return _("Ranked by the expert prior (no model trained yet).")
         return _("Ranked by the expert prior (the stored model must be trained again).")
     count = model.n_decisions
@@ -229,33 +226,6 @@ def model_note(choice: ModelChoice) -> str:
     return ngettext("Ranked by model version %(version)s, learned from %(n)s decision.",
                     "Ranked by model version %(version)s, learned from %(n)s decisions.",
                     count, n=fmt_number(count), version=choice.version)
-
-
-def explain_candidate(job, trainee_id: int, pool: Pool, choice: ModelChoice) -> dict | None:
-    """One candidate's ranking item (``rank_job`` shape) without ranking the top k.
-
-    In the pool: scored with everybody, so ``rank`` is their place (ties by id, as
-    ``rank_job``). Out of the pool (selected, withdrawn...): explained alone, ``rank`` None.
-    """
-    spec = job_for(job)
-    row = int(pool.rows_for([trainee_id])[0]) if len(pool) else -1
-    rank = None
-    if row >= 0:
-        X = job_features(pool, spec, out=pool.buffer())
-        scores = choice.model.score(X)
-        mine = scores[row]
-        rank = 1 + int((scores > mine).sum()) + int(((scores == mine)
-                                                    & (pool.ids < trainee_id)).sum())
-        x, info = X[row].copy(), pool.row_info(row)
-    else:
-        alone = build_pool(Trainee.id == trainee_id)
-        if not len(alone):
-            return None
-        x, info = job_features(alone, spec)[0], alone.row_info(0)
-    explanation = explain(choice.model, x, spec, info)
-    explanation["model_version"] = choice.version
-    return {"trainee_id": trainee_id, "rank": rank, "score": round(explanation["score"], 4),
-            "explanation": explanation}
 
 
 class ListPage:
