@@ -7,6 +7,9 @@ For each pool size, the median over ``runs`` job orders of:
 - features: ``job_features`` into the pool's reusable buffer (job-dependent columns only);
 - score: ``X @ w`` (float32 sgemv) and top: top-50 by ``top_k``;
 - end to end: ``rank_pool`` (the three above, plus copying the 50 rows out);
+- hierarchical: the same with a model holding deviations for 16 fields and 1,000
+  employers, each job order posted by one of them (its deviations are added to the global
+  weights before the one product);
 - cold: the same with a freshly allocated feature block (no buffer reuse);
 - floor: the raw numpy float32 matrix-vector product over the same feature matrix
   (F-ordered as built, and a C-contiguous copy for reference);
@@ -29,14 +32,15 @@ import argparse
 import resource
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from benchmarks.synthetic import make_jobs, make_pool
-from matching.ranking.features import job_features, top_k
-from matching.ranking.model import PRIOR, rank_pool
+from matching.ranking.features import FIELD_CODES, job_features, top_k
+from matching.ranking.model import PRIOR, LinearModel, rank_pool
 
 
 def _median_ms(fn, args_list) -> float:
@@ -67,6 +71,16 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def hierarchical_model(n_employers: int = 1000, seed: int = 0) -> LinearModel:
+    """The prior's weights with random deviations for every field and ``n_employers``."""
+    rng = np.random.default_rng(seed)
+    d = len(PRIOR.weights)
+    return LinearModel(PRIOR.weights, kind="learned", alpha=1.0,
+                       field_deviations={f: rng.normal(0, 0.2, d) for f in FIELD_CODES},
+                       employer_deviations={e: rng.normal(0, 0.3, d)
+                                            for e in range(1, n_employers + 1)})
+
+
 def bench_size(n: int, runs: int = 15, k: int = 50, seed: int = 0) -> dict:
     """Timings (milliseconds, medians) for one pool size."""
     w = PRIOR.weights.astype(np.float32)
@@ -77,6 +91,8 @@ def bench_size(n: int, runs: int = 15, k: int = 50, seed: int = 0) -> dict:
     buf = pool.buffer()
     rank_pool(PRIOR, pool, jobs[0][0], k)  # warm up caches and BLAS
     scores = [(PRIOR.score(job_features(pool, j, out=buf)).copy(),) for (j,) in jobs]
+    hier = hierarchical_model(seed=seed)
+    hier_jobs = [(replace(j, employer=i % 1000 + 1),) for i, (j,) in enumerate(jobs)]
     X = job_features(pool, jobs[0][0], out=buf)
     XC = np.ascontiguousarray(X)
     row = {
@@ -86,6 +102,7 @@ def bench_size(n: int, runs: int = 15, k: int = 50, seed: int = 0) -> dict:
         "score": _median_ms(lambda: X @ w, [()] * runs),
         "top": _median_ms(lambda s: top_k(s, pool.ids, k), scores),
         "end_to_end": _median_ms(lambda j: rank_pool(PRIOR, pool, j, k), jobs),
+        "hierarchical": _median_ms(lambda j: rank_pool(hier, pool, j, k), hier_jobs),
         "cold": _median_ms(lambda j: top_k(PRIOR.score(job_features(pool, j)), pool.ids, k),
                            jobs),
         "floor": _median_ms(lambda: X @ w, [()] * runs),
@@ -105,13 +122,13 @@ def bench_in_process(sizes=(10_000, 100_000, 1_000_000), runs: int = 15, k: int 
 
 def print_table(rows: list[dict]) -> None:
     """The timings as an aligned text table."""
-    head = ("pool", "build s", "features", "score", "top-50", "end-to-end", "cold",
-            "floor F", "floor C", "ratio", "pool MiB", "peak RSS")
+    head = ("pool", "build s", "features", "score", "top-50", "end-to-end", "hier e2e",
+            "cold", "floor F", "floor C", "ratio", "pool MiB", "peak RSS")
     print("  ".join(f"{h:>10}" for h in head) + "   (ms, median; memory in MiB)")
     for r in rows:
         cells = [f"{r['n']:>10,}", f"{r['build_s']:>10.2f}"]
         cells += [f"{r[key]:>10.2f}" for key in ("features", "score", "top", "end_to_end",
-                                                 "cold", "floor", "floor_c")]
+                                                 "hierarchical", "cold", "floor", "floor_c")]
         cells.append(f"{r['ratio']:>9.1f}x")
         cells += [f"{r['pool_mib']:>10.1f}", f"{r['rss_mib']:>10.0f}"]
         print("  ".join(cells))
