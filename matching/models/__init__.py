@@ -24,6 +24,7 @@ from matching.models.trainees import (
     TRAINEE_STATUSES,
     LanguageCertificate,
     Skill,
+    SkillAlias,
     Trainee,
     trainee_skills,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Organisation",
     "RegistryState",
     "Skill",
+    "SkillAlias",
     "Trainee",
     "User",
     "trainee_skills",

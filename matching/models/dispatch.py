@@ -139,6 +139,14 @@ class Document(db.Model):
     size: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: current: counts for the stage rules and expiry warnings; superseded: replaced by
+    #: ``replaced_by``; withdrawn: recorded by mistake. Only current documents count.
+    status: Mapped[str] = mapped_column(sa.String(12), default="current",
+                                        server_default="current")
+    replaced_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("documents.id"))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     dispatch: Mapped[Dispatch | None] = relationship()
     trainee: Mapped[Trainee | None] = relationship()

@@ -33,6 +33,10 @@ class JobOrder(db.Model):
     preferred_skills: Mapped[str] = mapped_column(sa.String(1000), default="")
     min_language_level: Mapped[str] = mapped_column(sa.String(8), default="none")
     min_language_rank: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    #: Requirements as filters, not weights: below the minimum level is not a candidate...
+    language_is_hard: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: ... nor is anyone available later than start_date + this many days (None: no limit).
+    start_window_days: Mapped[int | None]
     headcount: Mapped[int] = mapped_column(default=1)
     prefecture: Mapped[str | None] = mapped_column(sa.String(32))
     monthly_salary_jpy: Mapped[int | None]

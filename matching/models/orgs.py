@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(20))
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
+    #: The IANA zone this user reads times in; None: the organisation's default.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
     # Unused since log-in throttling moved to Flask-Limiter (no account is ever locked);

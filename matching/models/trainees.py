@@ -30,6 +30,21 @@ class Skill(db.Model):
         return f"<Skill {self.slug}>"
 
 
+class SkillAlias(db.Model):
+    """A name seen in real files, mapped by an admin onto a vocabulary skill (``slug``).
+
+    ``alias`` is folded (no diacritics, lower case), as imports look it up.
+    """
+
+    __tablename__ = "skill_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alias: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
 def eligible() -> sa.ColumnElement[bool]:
     """Who may be shown to employers, hence ranked: available and consenting (DESIGN §5)."""
     return sa.and_(Trainee.status == "available", Trainee.consent.is_(True))
