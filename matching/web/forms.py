@@ -38,6 +38,43 @@ class EmptyForm(FlaskForm):
     """A POST button: only the CSRF token."""
 
 
+class FilterForm(FlaskForm):
+    """The GET filters of a list, built with ``formdata=request.args``; its values drive the
+    query (nothing re-reads ``request.args``).
+
+    No CSRF token: a search changes nothing. Never validated, so never refused: a stale
+    bookmark still opens the list, and a select's value that is not one of its choices
+    filters nothing (``chosen``).
+    """
+
+    class Meta:
+        csrf = False
+
+    def chosen(self, name: str):
+        """The value of select ``name`` when it is one of its choices, else ``None`` (also
+        when the form has no such field, or when the blank "All ..." choice is chosen)."""
+        field = self._fields.get(name)
+        if field is None or field.data in (None, ""):
+            return None
+        return field.data if field.data in _choice_values(field) else None
+
+    def link_args(self) -> dict:
+        """The non-empty values as given, for page links and the export link."""
+        return {name: field.data for name, field in self._fields.items() if field.data}
+
+
+def _choice_values(field) -> set:
+    """A select's choice values (flattened when grouped), as its ``coerce`` gives them."""
+    groups = field.choices.values() if isinstance(field.choices, dict) else [field.choices]
+    return {field.coerce(_value(choice)) for choices in groups for choice in choices}
+
+
+def _value(choice):
+    if isinstance(choice, SelectChoice):
+        return choice.value
+    return choice[0] if isinstance(choice, tuple) else choice
+
+
 def choices(pairs, blank=None) -> list[SelectChoice]:
     """``(value, label)`` pairs as select choices, after a ``blank`` ("All ...") if given."""
     out = [SelectChoice("", str(blank))] if blank is not None else []

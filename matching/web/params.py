@@ -49,6 +49,14 @@ def db_id(text: str) -> int:
     return value
 
 
+def optional_id(text) -> int | None:
+    """``db_id`` for a select's ``coerce``: ``None`` (no filter) instead of an error."""
+    try:
+        return db_id(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def page_number(args=None) -> int:
     """The ``page`` argument as a page number: missing, junk, zero or negative → 1, and
     capped at ``MAX_PAGE`` (``paginate`` then lands on the real last page)."""

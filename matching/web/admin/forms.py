@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
@@ -16,7 +15,8 @@ from matching.operations.accounts import (
     PROVINCIAL_KINDS,
 )
 from matching.vocab import PROVINCES, fold
-from matching.web.forms import Form
+from matching.web.forms import FilterForm, Form
+from matching.web.params import optional_id
 
 
 def _strip(value):
@@ -126,29 +126,23 @@ class UserEditForm(_UserFields):
         _l("New password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)])
 
 
-class OrganisationFilterForm(FlaskForm):
-    """GET filters of the organisation list (no CSRF: it changes nothing)."""
+class OrganisationFilterForm(FilterForm):
+    """GET filters of the organisation list."""
 
     kind = SelectField(_l("Kind"), default="")
     q = StringField(_l("Search"), filters=[_strip])
-
-    class Meta:
-        csrf = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = [("", _("All kinds")), *kind_choices()]
 
 
-class UserFilterForm(FlaskForm):
-    """GET filters of the user list (no CSRF: it changes nothing)."""
+class UserFilterForm(FilterForm):
+    """GET filters of the user list; any organisation id narrows (``None`` if not an id)."""
 
     role = SelectField(_l("Role"), default="")
-    organisation = SelectField(_l("Organisation"), default="")
+    organisation = SelectField(_l("Organisation"), coerce=optional_id)
     q = StringField(_l("Search"), filters=[_strip])
-
-    class Meta:
-        csrf = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -45,11 +45,6 @@ def _set(**filters) -> dict:
     return {name: value for name, value in filters.items() if value}
 
 
-def _chosen(select) -> str:
-    """A select filter's value when it is one of its choices, else "" (no filter)."""
-    return select.data if select.data in dict(select.choices) else ""
-
-
 def _like(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, with the wildcards in ``text`` escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -89,9 +84,9 @@ def index():
 @bp.route("/organisations")
 @access.roles_required(*access.ADMINS)
 def organisations():
-    filters = OrganisationFilterForm(request.args)
+    filters = OrganisationFilterForm(formdata=request.args)
     stmt = access.organisations_select(current_user)
-    kind = _chosen(filters.kind)
+    kind = filters.chosen("kind")
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     query = filters.q.data or ""
@@ -158,12 +153,12 @@ def _organisation_values(form: OrganisationForm) -> dict:
 @bp.route("/users")
 @access.roles_required(*access.ADMINS)
 def users():
-    filters = UserFilterForm(request.args)
+    filters = UserFilterForm(formdata=request.args)
     stmt = access.users_select(current_user)
-    role = _chosen(filters.role)
+    role = filters.chosen("role")
     if role:
         stmt = stmt.where(User.role == role)
-    org_id = request.args.get("organisation", type=db_id)
+    org_id = filters.organisation.data
     if org_id:
         stmt = stmt.where(User.organisation_id == org_id)
     query = filters.q.data or ""

@@ -3,7 +3,6 @@ the move form offers only the moves allowed now."""
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
@@ -22,7 +21,8 @@ from matching.i18n import _l, locale_code
 from matching.labels import document_kind_label, stage_label
 from matching.models import DOCUMENT_KINDS, EXITS, STAGES
 from matching.validation import DOCUMENT_ISSUED, EXPIRES, PAST_EVENT, PLANNED, DateWithin
-from matching.web.forms import INVALID_DATE, STRIP, Form, province_choices
+from matching.web.forms import INVALID_DATE, STRIP, FilterForm, Form, province_choices
+from matching.web.params import optional_id
 
 #: What the document form accepts; the operation also checks the file's first bytes.
 DOCUMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png"]
@@ -33,17 +33,22 @@ def _version_field() -> IntegerField:
     return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
-class BoardFilterForm(FlaskForm):
-    """The board's GET filters; never validated: the view ignores values it does not know."""
+class FlagField(BooleanField):
+    """A filter's check box: on only for the values a check box or a link sends."""
 
-    class Meta:
-        csrf = False
+    def process_formdata(self, valuelist):
+        self.data = bool(valuelist) and valuelist[0] in ("y", "1", "on")
 
-    job = SelectField(_l("Job order"), validate_choice=False)
-    employer = SelectField(_l("Employer"), validate_choice=False)
+
+class BoardFilterForm(FilterForm):
+    """The board's GET filters (``queries.BoardFilters.from_form`` reads them): an id that
+    is not a database id, or a stage that is not one, filters nothing."""
+
+    job = SelectField(_l("Job order"), coerce=optional_id, validate_choice=False)
+    employer = SelectField(_l("Employer"), coerce=optional_id, validate_choice=False)
     stage = SelectField(_l("Stage"), validate_choice=False)
-    missing = BooleanField(_l("Documents missing for the next step"))
-    expiring = BooleanField(_l("Documents expiring within 30 days or before departure"))
+    missing = FlagField(_l("Documents missing for the next step"))
+    expiring = FlagField(_l("Documents expiring within 30 days or before departure"))
 
     def __init__(self, *args, jobs, employers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,11 +60,8 @@ class BoardFilterForm(FlaskForm):
             SelectChoice(code, stage_label(code)) for code in (*STAGES, *EXITS)]
 
 
-class ProvinceForm(FlaskForm):
+class ProvinceForm(FilterForm):
     """The administrator's province choice on the pipeline page (GET)."""
-
-    class Meta:
-        csrf = False
 
     province = SelectField(_l("Province"), validate_choice=False)
 

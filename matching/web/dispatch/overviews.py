@@ -8,7 +8,6 @@ from flask_login import current_user
 from matching import access
 from matching.extensions import db
 from matching.models import Dispatch, JobOrder
-from matching.vocab import PROVINCES
 from matching.web.dispatch import bp, queries
 from matching.web.dispatch.forms import ProvinceForm
 from matching.web.params import db_id, paginate
@@ -44,8 +43,7 @@ def province():
     chosen, form = current_user.province, None
     if current_user.role == "admin":
         form = ProvinceForm(formdata=request.args)
-        chosen = request.args.get("province") if request.args.get("province") in PROVINCES \
-            else None
+        chosen = form.chosen("province")
         if chosen:
             stmt = queries.in_province(stmt, chosen)
     counts = queries.stage_counts(stmt)

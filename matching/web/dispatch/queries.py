@@ -25,7 +25,6 @@ from matching.models import (
 )
 from matching.models.jobs import latest_decisions_subquery
 from matching.operations import dispatch as ops
-from matching.web.params import db_id
 
 #: Stages where a dispatch is still moving; the board shows these unless asked otherwise.
 OPEN_STAGES = tuple(s for s in STAGES if s != "completed")
@@ -76,13 +75,11 @@ class BoardFilters:
     expiring: bool = False
 
     @classmethod
-    def from_args(cls, args) -> "BoardFilters":
-        """Read the GET filters, ignoring anything that is not a known value."""
-        stage = args.get("stage")
-        return cls(job=args.get("job", type=db_id), employer=args.get("employer", type=db_id),
-                   stage=stage if stage in ALL_STAGES else None,
-                   missing=args.get("missing") in ("y", "1", "on"),
-                   expiring=args.get("expiring") in ("y", "1", "on"))
+    def from_form(cls, form) -> "BoardFilters":
+        """The board's filter form (``forms.BoardFilterForm``), unknown values left out."""
+        return cls(job=form.job.data, employer=form.employer.data,
+                   stage=form.chosen("stage"), missing=form.missing.data,
+                   expiring=form.expiring.data)
 
     def as_args(self) -> dict:
         out = {"job": self.job, "employer": self.employer, "stage": self.stage,

@@ -75,7 +75,7 @@ def board():
         return redirect(url_for(".employer"))
     if current_user.role not in MOVERS:
         abort(403)
-    filters = queries.BoardFilters.from_args(request.args)
+    filters = queries.BoardFilters.from_form(form)
     jobs, employers = queries.filter_choices(current_user)
     form = BoardFilterForm(formdata=request.args, jobs=jobs, employers=employers)
     cards, more = queries.board_cards(current_user, filters)

@@ -15,10 +15,10 @@ from sqlalchemy.orm import joinedload
 
 from matching import access
 from matching.extensions import db
-from matching.models import DECISIONS, JOB_STATUSES, Decision, JobOrder, User
+from matching.models import DECISIONS, Decision, JobOrder, User
 from matching.operations import jobs as job_ops
 from matching.operations.jobs import JobOrderError
-from matching.vocab import FIELDS, SKILL_CATALOGUE
+from matching.vocab import SKILL_CATALOGUE
 from matching.web.forms import show_refusal
 from matching.web.jobs import bp
 from matching.web.jobs.forms import JobOrderForm, JobSearchForm, StatusForm, job_form_data
@@ -26,7 +26,6 @@ from matching.web.params import paginate
 
 MANAGERS = ("admin", "employer")
 READERS = ("admin", "employer", "agency")
-FILTER_KEYS = ("status", "field")
 HISTORY_SHOWN = 200  # the latest decisions listed on a job order's page
 
 
@@ -73,17 +72,16 @@ def decision_counts(job_ids: Iterable[int]) -> dict[int, dict[str, int]]:
 def index():
     form = JobSearchForm(formdata=request.args)
     stmt = access.job_orders_select(current_user)
-    status, field = request.args.get("status"), request.args.get("field")
-    if status in JOB_STATUSES:
+    status, field = form.chosen("status"), form.chosen("field")
+    if status:
         stmt = stmt.where(JobOrder.status == status)
-    if field in FIELDS:
+    if field:
         stmt = stmt.where(JobOrder.field == field)
     stmt = stmt.order_by(JobOrder.created_at.desc(), JobOrder.id.desc())
     pagination = paginate(stmt, per_page=current_app.config.get("JOBS_PER_PAGE", 25))
-    filters = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
     return render_template("jobs/index.html", form=form, pagination=pagination,
                            counts=decision_counts(j.id for j in pagination.items),
-                           filters=filters)
+                           filters=form.link_args())
 
 
 # -- post and edit -------------------------------------------------------------------------

@@ -5,7 +5,6 @@ every validator and parse error carries its own translatable message.
 import re
 import unicodedata
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -48,6 +47,7 @@ from matching.web.forms import (
     INVALID_CHOICE,
     INVALID_DATE,
     STRIP,
+    FilterForm,
     Form,
     choices,
     field_choices,
@@ -210,11 +210,8 @@ def trainee_form_data(trainee) -> dict:
     }
 
 
-class SearchForm(FlaskForm):
-    """The list's GET filters; never validated: ``queries.filtered_trainees`` ignores junk."""
-
-    class Meta:
-        csrf = False
+class SearchForm(FilterForm):
+    """The list's GET filters; ``filters()`` is what ``queries.filtered_trainees`` applies."""
 
     q = SearchField(_l("Search"))
     field = SelectField(_l("Field"), validate_choice=False)
@@ -225,7 +222,7 @@ class SearchForm(FlaskForm):
     sort = SelectField(_l("Sort by"), validate_choice=False)
     dir = SelectField(_l("Order"), validate_choice=False)
 
-    def __init__(self, *args, user, schools: list[str], **kwargs):
+    def __init__(self, *args, user, schools: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         locale = locale_code()
         self.field.choices = field_choices(locale, _l("All fields"))
@@ -234,13 +231,22 @@ class SearchForm(FlaskForm):
         self.status.choices = choices(
             ((code, STATUS_LABELS[code]) for code in TRAINEE_STATUSES), _l("All statuses"))
         self.school.choices = choices(((s, s) for s in schools), _l("All schools"))
-        if user.role == "admin":
-            self.province.choices = province_choices(locale, _l("All provinces"))
-        else:
-            del self.province
+        # Only an administrator sees the province filter and column; for the others a province
+        # in the URL still narrows (their own province or nothing: never wider than scope).
+        self.all_provinces = user.role == "admin"
+        self.province.choices = province_choices(locale, _l("All provinces"))
         self.sort.choices = choices(SORT_LABELS.items())
         self.dir.choices = choices((("", _l("Default order")), ("asc", _l("Ascending")),
                                      ("desc", _l("Descending"))))
+
+    def filters(self) -> dict:
+        """What narrows and orders the list: the text typed (stripped), and each select's
+        value when it is one of its choices (``None`` otherwise: a stale bookmark still
+        opens the list). Any school typed filters, as on the import page's hints."""
+        values = {name: self.chosen(name)
+                  for name in ("field", "level", "status", "province", "sort", "dir")}
+        return values | {"q": (self.q.data or "").strip(),
+                         "school": (self.school.data or "").strip()}
 
 
 class CertificateForm(Form):

@@ -16,12 +16,8 @@ from matching import access
 from matching.extensions import db
 from matching.formats import LIST_SEPARATOR, TRAINEE_COLUMNS, TRAINEE_OPTIONAL_COLUMNS
 from matching.formulas import neutralised
-from matching.models import TRAINEE_STATUSES, Trainee, User
-from matching.vocab import FIELDS, PROVINCES, fold, japanese_rank
-from matching.vocab.languages import JAPANESE_LEVELS
-
-#: The query-string keys that describe a list (kept in page links and the export link).
-FILTER_KEYS = ("q", "field", "level", "status", "school", "province", "sort", "dir")
+from matching.models import Trainee, User
+from matching.vocab import fold, japanese_rank
 
 #: Sort key -> (columns, natural direction). Trainee.id breaks ties so pages never overlap.
 SORTS = {
@@ -38,32 +34,25 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered_trainees(user, args: Mapping) -> sa.Select:
-    """The trainees ``user`` may see, narrowed and ordered by the list's query ``args``.
-
-    Unknown or malformed values are ignored rather than refused: a stale bookmark still
-    opens the list. The result is a ``Select`` so callers paginate or stream it.
+def filtered_trainees(user, filters: Mapping) -> sa.Select:
+    """The trainees ``user`` may see, narrowed and ordered by ``filters`` (the list form's
+    ``SearchForm.filters()``: known values or ``None``). The result is a ``Select`` so
+    callers paginate or stream it.
     """
     stmt = access.trainees_select(user)
-    q = (args.get("q") or "").strip()
-    if q:
-        stmt = stmt.where(_search_clause(q))
-    field = args.get("field")
-    if field in FIELDS:
-        stmt = stmt.where(Trainee.field == field)
-    level = args.get("level")
-    if level in JAPANESE_LEVELS and japanese_rank(level) > 0:
-        stmt = stmt.where(Trainee.language_rank >= japanese_rank(level))
-    status = args.get("status")
-    if status in TRAINEE_STATUSES:
-        stmt = stmt.where(Trainee.status == status)
-    school = (args.get("school") or "").strip()
-    if school:
-        stmt = stmt.where(Trainee.school == school)
-    province = args.get("province")
-    if province in PROVINCES:
-        stmt = stmt.where(Trainee.province == province)
-    return stmt.order_by(*_ordering(args.get("sort"), args.get("dir")))
+    if filters.get("q"):
+        stmt = stmt.where(_search_clause(filters["q"]))
+    if filters.get("field"):
+        stmt = stmt.where(Trainee.field == filters["field"])
+    if filters.get("level"):
+        stmt = stmt.where(Trainee.language_rank >= japanese_rank(filters["level"]))
+    if filters.get("status"):
+        stmt = stmt.where(Trainee.status == filters["status"])
+    if filters.get("school"):
+        stmt = stmt.where(Trainee.school == filters["school"])
+    if filters.get("province"):
+        stmt = stmt.where(Trainee.province == filters["province"])
+    return stmt.order_by(*_ordering(filters.get("sort"), filters.get("dir")))
 
 
 def _search_clause(q: str):
@@ -86,11 +75,6 @@ def _ordering(sort: str | None, direction: str | None) -> list:
         order.append(sa.nulls_last(clause))
     order.append(Trainee.id.desc() if descending else Trainee.id.asc())
     return order
-
-
-def list_args(args: Mapping) -> dict[str, str]:
-    """The non-empty filter values of ``args``, for page links and the export link."""
-    return {key: args.get(key) for key in FILTER_KEYS if args.get(key)}
 
 
 def schools_in_scope(user) -> list[str]:

@@ -8,7 +8,6 @@ import logging
 from datetime import date
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -26,7 +25,8 @@ from matching import access
 from matching.models import Trainee
 from matching.operations import registry
 from matching.operations.registry import RegistryError
-from matching.vocab import PROVINCES, SKILL_CATALOGUE
+from matching.vocab import SKILL_CATALOGUE
+from matching.web.downloads import attachment
 from matching.web.forms import EmptyForm, show_refusal
 from matching.web.params import paginate
 from matching.web.trainees import bp, queries
@@ -55,28 +55,23 @@ def index():
     schools = queries.schools_in_scope(current_user)
     form = SearchForm(formdata=request.args, user=current_user, schools=schools)
     # The list shows each trainee's skills: one extra query per page, not one per row.
-    stmt = queries.filtered_trainees(current_user, request.args).options(
+    stmt = queries.filtered_trainees(current_user, form.filters()).options(
         selectinload(Trainee.skills))
     pagination = paginate(stmt, per_page=current_app.config["TRAINEES_PER_PAGE"])
     return render_template("trainees/index.html", form=form, pagination=pagination,
-                           filters=queries.list_args(request.args))
+                           filters=form.link_args())
 
 
 @bp.route("/export.csv")
 @access.roles_required(*access.REGISTRARS)
 def export():
-    stmt = queries.filtered_trainees(current_user, request.args)
-    scope = access.import_province_scope(current_user) or request.args.get("province")
-    filename = "trainees-{}-{:%Y%m%d}.csv".format(scope if scope in PROVINCES else "all",
-                                                 date.today())
-    log.info("trainee export %s by %s (%s)", filename, current_user.email,
-             queries.list_args(request.args))
-    return Response(
-        stream_with_context(queries.export_csv(stmt)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store"},
-    )
+    form = SearchForm(formdata=request.args, user=current_user)
+    filters = form.filters()
+    stmt = queries.filtered_trainees(current_user, filters)
+    scope = access.import_province_scope(current_user) or filters["province"]
+    filename = "trainees-{}-{:%Y%m%d}.csv".format(scope or "all", date.today())
+    log.info("trainee export %s by %s (%s)", filename, current_user.email, form.link_args())
+    return attachment(stream_with_context(queries.export_csv(stmt)), filename, "text/csv")
 
 
 # -- register and edit ---------------------------------------------------------------------
