@@ -75,9 +75,9 @@ def board():
         return redirect(url_for(".employer"))
     if current_user.role not in MOVERS:
         abort(403)
-    filters = queries.BoardFilters.from_form(form)
     jobs, employers = queries.filter_choices(current_user)
     form = BoardFilterForm(formdata=request.args, jobs=jobs, employers=employers)
+    filters = queries.BoardFilters.from_form(form)
     cards, more = queries.board_cards(current_user, filters)
     counts = queries.stage_counts(queries.board_statement(current_user, filters))
     sections = [(stage, [c for c in cards if c.dispatch.stage == stage])
