@@ -7,6 +7,8 @@ shows). Forms build their choices from these tables, operations quote them in me
 ``TEMPLATE_GLOBALS`` gives the functions to every template.
 """
 
+from functools import partial
+
 from matching.i18n import _l, _lp
 
 # -- people and organisations ---------------------------------------------------------------
@@ -120,21 +122,19 @@ def label(mapping: dict, code: str | None) -> str:
     return str(mapping.get(code, code or ""))
 
 
-def status_label(code: str | None) -> str:
-    """A trainee's registry status."""
-    return label(STATUS_LABELS, code)
-
-
-def gender_label(code: str | None) -> str:
-    return label(GENDER_LABELS, code)
-
-
-def role_label(code: str | None) -> str:
-    return label(ROLE_LABELS, code)
-
-
-def org_kind_label(code: str | None) -> str:
-    return label(ORG_KIND_LABELS, code)
+# One function per table, ``xxx_label(code)``: what code, forms and templates call.
+status_label = partial(label, STATUS_LABELS)  # a trainee's registry status
+gender_label = partial(label, GENDER_LABELS)
+role_label = partial(label, ROLE_LABELS)
+org_kind_label = partial(label, ORG_KIND_LABELS)
+language_label = partial(label, LANGUAGE_LABELS)
+job_status_label = partial(label, JOB_STATUS_LABELS)
+decision_label = partial(label, DECISION_LABELS)
+decision_action = partial(label, DECISION_ACTIONS)
+visa_label = partial(label, VISA_LABELS)
+feature_label = partial(label, FEATURE_LABELS)
+stage_label = partial(label, STAGE_LABELS)
+document_kind_label = partial(label, DOCUMENT_KIND_LABELS)
 
 
 def level_label(code: str | None) -> str:
@@ -142,46 +142,17 @@ def level_label(code: str | None) -> str:
     return label(LEVEL_LABELS, code or "none")
 
 
-def language_label(code: str | None) -> str:
-    return label(LANGUAGE_LABELS, code)
-
-
 def cefr_name(rank: int | None, missing: str = "—") -> str:
     """The CEFR level of a language rank (1 → A1 ... 6 → C2), ``missing`` for any other."""
     return CEFR_NAMES.get(rank or 0, missing)
 
 
-def job_status_label(code: str | None) -> str:
-    return label(JOB_STATUS_LABELS, code)
-
-
-def decision_label(code: str | None) -> str:
-    return label(DECISION_LABELS, code)
-
-
-def decision_action(code: str | None) -> str:
-    return label(DECISION_ACTIONS, code)
-
-
-def visa_label(code: str | None) -> str:
-    return label(VISA_LABELS, code)
-
-
-def feature_label(name: str) -> str:
-    return label(FEATURE_LABELS, name)
-
-
-def stage_label(code: str | None) -> str:
-    return label(STAGE_LABELS, code)
-
-
-def document_kind_label(code: str | None) -> str:
-    return label(DOCUMENT_KIND_LABELS, code)
-
-
 #: Every label function, under the name templates call it by.
-TEMPLATE_GLOBALS = {function.__name__: function for function in (
-    status_label, gender_label, role_label, org_kind_label, level_label, language_label,
-    cefr_name, job_status_label, decision_label, decision_action, visa_label, stage_label,
-    document_kind_label,
-)}
+TEMPLATE_GLOBALS = {
+    "status_label": status_label, "gender_label": gender_label, "role_label": role_label,
+    "org_kind_label": org_kind_label, "level_label": level_label,
+    "language_label": language_label, "cefr_name": cefr_name,
+    "job_status_label": job_status_label, "decision_label": decision_label,
+    "decision_action": decision_action, "visa_label": visa_label,
+    "stage_label": stage_label, "document_kind_label": document_kind_label,
+}
