@@ -178,10 +178,14 @@ def model_fairness(days, top, threshold):
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def rank_command(job_ids, top, fmt):
-    """Rank the available, consenting trainees for each job order, best first."""
+    """Rank the available, consenting trainees for each job order, best first.
+
+    Trainees the job order's requirements exclude (a hard minimum Japanese level, a start
+    window) are not ranked; how many is said in the table, and on stderr with json.
+    """
     from matching.models import JobOrder
     from matching.ranking.pool import load_pool
-    from matching.ranking.service import current_model, rank_job
+    from matching.ranking.service import candidate_counts, current_model, rank_job
 
     wanted = list(dict.fromkeys(job_ids))
     orders = {o.external_id: o for o in db.session.scalars(
@@ -205,10 +209,19 @@ def rank_command(job_ids, top, fmt):
             missing = item["explanation"]["skills"]["missing_required"]
             rows.append((item, ", ".join(parts) or "-", ", ".join(missing) or "-"))
         width = max([len("top contributions"), *(len(r[1]) for r in rows)])
-        click.echo(f"\n{j}: {order.title} ({order.field}): {len(rows)} of {len(pool):,} "
-                   "candidates")
+        excluded = f" ({_excluded(counts[j].excluded)})" if counts[j].excluded else ""
+        click.echo(f"\n{j}: {order.title} ({order.field}): {len(rows)} of "
+                   f"{counts[j].shown:,} candidates{excluded}")
         click.echo(f"{'rank':>4}  {'external_id':16} {'province':14} {'score':>8}  "
                    f"{'top contributions':{width}}  missing required skills")
         for item, parts, missing in rows:
             click.echo(f"{item['rank']:>4}  {item['external_id']:16} {item['province']:14} "
                        f"{item['score']:8.3f}  {parts:{width}}  {missing}")
+    counts = {j: candidate_counts(orders[j], pool) for j in wanted}
+        for j in wanted:
+            if counts[j].excluded:
+                click.echo(f"{j}: {_excluded(counts[j].excluded)}", err=True)
+
+
+def _excluded(n: int) -> str:
+    return (f"{n:,} trainee{'s' if n != 1 else ''} excluded by the job order's requirements")

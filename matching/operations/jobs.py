@@ -29,6 +29,7 @@ MAX_SALARY = 10_000_000  # JPY a month, as in the importer
 SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills columns
 EXTERNAL_ID_LIMIT = 64
 TITLE_LIMIT = 200  # the size of job_orders.title
+MAX_START_WINDOW = 3650  # days: ten years is already no limit
 
 #: Where a job order may go from each status. "filled" is normally set when the headcount
 #: is reached; reopening a filled or closed order is allowed (a worker withdrew, a new
@@ -201,10 +202,23 @@ def _apply(job: JobOrder, data: Mapping) -> None:
                                max=MAX_SALARY), "monthly_salary_jpy")
     if data.get("visa_track") not in VISA_TRACKS:
         raise JobOrderError(_l("Choose a visa track from the list."), "visa_track")
+    window = data.get("start_window_days")
+    if window is not None and (not isinstance(window, int) or not
+                               0 <= window <= MAX_START_WINDOW):
+        raise JobOrderError(_l("Enter a number of days from 0 to %(max)d, or leave it blank "
+                               "for no limit.", max=MAX_START_WINDOW), "start_window_days")
+    if window is not None and data.get("start_date") is None:
+        raise JobOrderError(_l("Enter a start date: the start window counts from it."),
+                            "start_window_days")
     job.title, job.field, job.headcount = title, data["field"], headcount
     job.min_language_level, job.min_language_rank = level, japanese_rank(level)
     job.prefecture, job.monthly_salary_jpy = prefecture, salary
     job.start_date, job.visa_track = data.get("start_date"), data["visa_track"]
+    # Requirements (filters of the candidate list); a form without them keeps them as they are.
+    if "language_is_hard" in data:
+        job.language_is_hard = bool(data["language_is_hard"])
+    if "start_window_days" in data:
+        job.start_window_days = window
     job.required_skills = _skills(data.get("required_skills"), "required_skills")
     job.preferred_skills = _skills(data.get("preferred_skills"), "preferred_skills")
     job.agency_id = _agency_id(data.get("agency_id"), current=job.agency_id)

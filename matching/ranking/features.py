@@ -24,6 +24,11 @@ Decisions, documented once here:
 - ``training`` = log1p(hours / 100): 100 h → 0.69, 500 h → 1.79, 1000 h → 2.40 (diminishing
   returns: the first few hundred hours of pre-departure training matter most);
 - ``experience_log`` = log1p(years); ``language_above`` is capped at 3 levels.
+
+Requirements (``requirements_mask``) are filters, not features: a job order may make its
+minimum Japanese level hard (below it is no candidate) and limit how late after the start
+date a trainee may become available (``start_window_days``; unknown availability counts as
+now, and a job without a start date has no window to apply).
 """
 
 from __future__ import annotations
@@ -83,6 +88,16 @@ class Job:
     #: Who posted it (organisation id): selects the employer's own deviations from the
     #: global weights (``model.LinearModel.for_job``); never a feature itself.
     employer: int | None = None
+    #: Requirements as filters (``requirements_mask``): below the minimum level is excluded...
+    language_is_hard: bool = False
+    #: ... and so is anyone available later than start_date + this many days (None: no limit).
+    start_window_days: int | None = None
+
+    @property
+    def has_requirements(self) -> bool:
+        """True when some requirement may exclude a trainee."""
+        return ((self.language_is_hard and (self.min_language_rank or 0) > 0)
+                or (self.start_window_days is not None and self.start_date is not None))
 
     def required(self) -> list[str]:
         """Required skills, de-duplicated, order kept."""
@@ -331,6 +346,19 @@ def job_features(pool: Pool, job: Job, out: np.ndarray | None = None) -> np.ndar
         np.less_equal(pool.available_day, day_number(job.start_date),
                       out=col[F["available_by_start"]])
     return out
+
+
+def requirements_mask(pool: Pool, job: Job) -> np.ndarray:
+    """Boolean (n,): True for the trainees who meet ``job``'s requirements (all when it has
+    none). Two vectorised comparisons over the pool's columns, no loop over trainees."""
+    meets = np.ones(len(pool), dtype=bool)
+    if job.language_is_hard and (job.min_language_rank or 0) > 0:
+        np.greater_equal(pool._rank, np.float32(job.min_language_rank), out=meets)
+    if job.start_window_days is not None and job.start_date is not None:
+        # available_day is 0 when unknown (available now): it always passes.
+        latest = day_number(job.start_date) + int(job.start_window_days)
+        meets &= pool.available_day <= latest
+    return meets
 
 
 def score(X: np.ndarray, weights: np.ndarray, bias: float = 0.0) -> np.ndarray:

@@ -208,14 +208,20 @@ class Ranked:
 
 
 def rank_pool(model: LinearModel, pool: Pool, job: Job, k: int = 50,
-              out: np.ndarray | None = None) -> Ranked:
+              out: np.ndarray | None = None, mask: np.ndarray | None = None) -> Ranked:
     """Score the whole pool for ``job`` and keep the ``k`` best (ties by trainee id).
 
     Uses the pool's per-thread buffer unless ``out`` is given; the returned feature rows
     are copies, safe to keep. A hierarchical model adds the job's field and employer
     deviations to its global weights first (12 additions), then scores in one product.
+    ``mask`` (boolean, one per pool row; ``features.requirements_mask``) keeps only the rows
+    where it is True: the others are not ranked at all, so places count the kept rows only.
     """
     X = job_features(pool, job, out=pool.buffer() if out is None else out)
     scores = model.for_job(job).score(X)
-    rows = top_k(scores, pool.ids, k)
+    if mask is None or mask.all():
+        rows = top_k(scores, pool.ids, k)
+    else:
+        kept = np.flatnonzero(mask)
+        rows = kept[top_k(scores[kept], pool.ids[kept], k)]
     return Ranked(rows, pool.ids[rows], scores[rows], X[rows])

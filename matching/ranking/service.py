@@ -3,8 +3,12 @@
 - ``current_model()``: the newest stored model version, or the expert prior when none was
   trained yet or the newest was trained on other features (it says which, and why).
 - ``rank_job(job_order)``: the candidates of one job order, best first, with explanations.
-  Candidates are the trainees with status ``available`` and consent (``pool.eligible``);
-  nobody else is excluded: employers set no hard filters yet.
+  Candidates are the trainees with status ``available`` and consent (``pool.eligible``),
+  minus those the job order's requirements exclude (``features.requirements_mask``: a hard
+  minimum Japanese level, a start window); ``requirements=False`` ranks them too, each
+  item saying whether it meets them.
+- ``candidate_counts(job_order, pool, hidden)``: how many are shown, hidden as rejected
+  and excluded by the requirements, for a page's total and its notes.
 - ``train_model()``: learn from the latest decision per (job order, trainee) and from the
   candidates shown and passed over, store the result as a new version, or refuse with
   ``NotEnoughDecisions`` and store nothing.
@@ -50,7 +54,14 @@ from matching.extensions import db
 from matching.models import DECISION_GRADES, Decision, Impression, JobOrder, Trainee
 from matching.models.jobs import latest_decisions_subquery
 from matching.ranking.explain import explain, explain_ranked
-from matching.ranking.features import FEATURES, Job, Pool, job_features, place_of
+from matching.ranking.features import (
+    FEATURES,
+    Job,
+    Pool,
+    job_features,
+    place_of,
+    requirements_mask,
+)
 from matching.ranking.model import PRIOR, LinearModel, Ranked, TooFewDecisions, rank_pool
 from matching.ranking.pool import build_pool, load_pool, load_training_pool
 from matching.ranking.store import ModelStore
@@ -137,12 +148,38 @@ def job_for(job_order: JobOrder) -> Job:
                preferred_skills=job_order.preferred_skill_list,
                min_language_rank=job_order.min_language_rank or 0,
                prefecture=job_order.prefecture, start_date=job_order.start_date,
-               external_id=job_order.external_id, employer=job_order.employer_id)
+               external_id=job_order.external_id, employer=job_order.employer_id,
+               language_is_hard=bool(job_order.language_is_hard),
+               start_window_days=job_order.start_window_days)
+
+
+@dataclass
+class CandidateCounts:
+    """A job order's pool split for the candidate page (``candidate_counts``)."""
+
+    shown: int  # ranked and listed (the page's total)
+    rejected_hidden: int  # in the pool, hidden as rejected (and meeting the requirements)
+    excluded: int  # in the pool, not meeting the requirements (rejected ones not counted)
+
+
+def candidate_counts(job_order: JobOrder, pool: Pool, hidden: Collection[int] = (), *,
+                     requirements: bool = True) -> CandidateCounts:
+    """How many of ``pool`` a candidate list of ``job_order`` shows, when the trainees in
+    ``hidden`` (rejected ones) are dropped and, with ``requirements``, those the job
+    order's requirements exclude too. Vectorised: one mask, one lookup of ``hidden``."""
+    meets = requirements_mask(pool, job_for(job_order))
+    rows = pool.rows_for(sorted(hidden)) if hidden else np.empty(0, dtype=np.intp)
+    rows = rows[rows >= 0]
+    excluded = int((~meets).sum()) - int((~meets[rows]).sum())
+    if not requirements:
+        return CandidateCounts(len(pool) - len(rows), len(rows), excluded)
+    rejected = int(meets[rows].sum())
+    return CandidateCounts(int(meets.sum()) - rejected, rejected, excluded)
 
 
 def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
              model: ModelChoice | None = None, *, offset: int = 0,
-             skip: Collection[int] = ()) -> list[dict]:
+             skip: Collection[int] = (), requirements: bool = True) -> list[dict]:
     """The ``top`` candidates for ``job_order``, best first (ties by trainee id).
 
     Each item: trainee_id, external_id, province, score (4 decimals), rank (its place in
@@ -150,13 +187,20 @@ def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
     ``model_version``, None for the prior). Pass ``pool`` and ``model`` to rank several
     job orders against the same ones. A page of a long list: the ``top`` are ranked, the
     trainees in ``skip`` dropped and the first ``offset`` of the rest left out, and only
+
+    The trainees the job order's requirements exclude are not ranked (a boolean mask over
+    the pool before the top k, ``features.requirements_mask``), so ``rank`` counts those
+    meeting them. ``requirements=False`` ranks everybody; each item's
+    ``meets_requirements`` then says who would have been excluded.
     what remains is explained and looked up, so a late page costs one vectorised sort of
     the pool, not an explanation per candidate before it.
     """
     pool = load_pool() if pool is None else pool
     choice = current_model() if model is None else model
     job = job_for(job_order)
-    ranked = rank_pool(choice.model, pool, job, k=top)
+    meets = requirements_mask(pool, job) if job.has_requirements else None
+    ranked = rank_pool(choice.model, pool, job, k=top,
+                       mask=meets if requirements else None)
     places = np.arange(len(ranked.ids))
     if skip:
         places = places[~np.isin(ranked.ids, np.fromiter(skip, dtype=ranked.ids.dtype))]
@@ -169,15 +213,16 @@ def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
         sa.select(Trainee.id, Trainee.external_id, Trainee.province)
         .where(Trainee.id.in_(ids)))} if ids else {}
     out = []
-    for place, trainee_id, score, explanation in zip(places, ids, ranked.scores, explanations,
-                                                     strict=True):
+    for place, row, trainee_id, score, explanation in zip(
+            places, ranked.rows, ids, ranked.scores, explanations, strict=True):
         person = who.get(trainee_id)
         if person is None:  # deleted since the pool was cached: the next call rebuilds
             continue
         explanation["model_version"] = choice.version
         out.append({"trainee_id": trainee_id, "external_id": person.external_id,
                     "province": person.province, "score": round(float(score), 4),
-                    "rank": int(place) + 1, "explanation": explanation})
+                    "rank": int(place) + 1, "explanation": explanation,
+                    "meets_requirements": True if meets is None else bool(meets[row])})
     return out
 
 
@@ -185,8 +230,10 @@ def rank_one(job_order: JobOrder, trainee_id: int, pool: Pool | None = None,
              model: ModelChoice | None = None) -> dict | None:
     """One candidate's ranking item (``rank_job`` shape) without ranking the top k.
 
-    In the pool: scored with everybody, so ``rank`` is their place (ties by id, as
-    ``rank_job``). Out of the pool (selected, withdrawn...): explained alone, ``rank`` None.
+    In the pool: scored with everybody, so ``rank`` is their place among the candidates
+    meeting the job order's requirements (ties by id, as ``rank_job``). Not meeting them, or
+    out of the pool (selected, withdrawn...): ``rank`` None. ``meets_requirements`` says
+    whether the trainee meets the requirements (judged on the same columns either way).
     """
     pool = load_pool() if pool is None else pool
     choice = current_model() if model is None else model
@@ -195,17 +242,23 @@ def rank_one(job_order: JobOrder, trainee_id: int, pool: Pool | None = None,
     rank = None
     if row >= 0:
         X = job_features(pool, spec, out=pool.buffer())
-        rank = place_of(choice.model.for_job(spec).score(X), pool.ids, row)
+        meets = requirements_mask(pool, spec)
+        ok = bool(meets[row])
+        if ok:
+            kept = np.flatnonzero(meets)
+            scores = choice.model.for_job(spec).score(X)
+            rank = place_of(scores[kept], pool.ids[kept], int(np.searchsorted(kept, row)))
         x, info = X[row].copy(), pool.row_info(row)
     else:
         alone = build_pool(Trainee.id == trainee_id)
         if not len(alone):
+        ok = bool(requirements_mask(alone, spec)[0])
             return None
         x, info = job_features(alone, spec)[0], alone.row_info(0)
     explanation = explain(choice.model, x, spec, info)
     explanation["model_version"] = choice.version
     return {"trainee_id": trainee_id, "rank": rank, "score": round(explanation["score"], 4),
-            "explanation": explanation}
+            "explanation": explanation, "meets_requirements": ok}
 
 
 # -- training ---------------------------------------------------------------------------------

@@ -53,8 +53,9 @@ JOB_ORDER_COLUMNS = (
     "min_japanese_level", "headcount", "prefecture", "monthly_salary_jpy", "start_date",
     "visa_track",
 )
-#: Optional columns beyond the public format: the dispatching agency and the status.
-JOB_ORDER_OPTIONAL_COLUMNS = ("agency", "status")
+#: Optional columns beyond the public format: the dispatching agency, the status and the
+#: requirements (filters of the candidate list: a hard minimum level, a start window).
+JOB_ORDER_OPTIONAL_COLUMNS = ("agency", "status", "language_is_hard", "start_window_days")
 JOB_ORDER_REQUIRED = ("external_id", "employer", "title", "field", "min_japanese_level",
                       "headcount", "visa_track")
 KNOWN_COLUMNS = JOB_ORDER_COLUMNS + JOB_ORDER_OPTIONAL_COLUMNS
@@ -63,6 +64,7 @@ _BLANK_ALLOWED = {"min_japanese_level": "none"}
 PREVIEW_ROWS = 20
 MAX_HEADCOUNT = 10_000
 MAX_SALARY = 10_000_000  # JPY a month: anything above is a typo (and would overflow nothing)
+MAX_START_WINDOW = 3650  # days, as on the form
 SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills columns
 
 
@@ -136,6 +138,11 @@ def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
                 "%(line)d.", value=external_id, line=seen[external_id])))
             continue
         seen[external_id] = line
+        if values.get("start_window_days") is not None and values.get("start_date") is None:
+            errors.append(RowError(line, "start_window_days", _l(
+                "A start window needs a start date to count from; fill in start_date or "
+                "leave start_window_days blank.")))
+            continue
         level = values.pop("min_japanese_level")
         values["min_language_level"] = level
         values["min_language_rank"] = japanese_rank(level)
@@ -147,7 +154,7 @@ def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
 
 _BLANKS = {"required_skills": "", "preferred_skills": "", "prefecture": None,
            "monthly_salary_jpy": None, "start_date": None, "agency": None, "status": None,
-           **_BLANK_ALLOWED}
+           "language_is_hard": False, "start_window_days": None, **_BLANK_ALLOWED}
 _NUMBER_NOISE = re.compile(r"[\s,_']")
 _YEN = re.compile(r"^(?:¥|￥|jpy)?(.*?)(?:円|yen|jpy)?$", re.IGNORECASE)
 _VISA_ALIASES = {
@@ -159,6 +166,29 @@ _VISA_ALIASES = {
     "specifiedskilledworkerii": "SSW2", "特定技能2号": "SSW2",
     "esd": "ESD", "employmentforskilldevelopment": "ESD", "育成就労": "ESD",
 }
+
+
+#: yes/no in the three languages (folded: diacritics and case removed), and 1/0/true/false.
+_YES_NO = {"yes": True, "y": True, "1": True, "true": True, "co": True, "はい": True,
+           "有": True, "あり": True,
+           "no": False, "n": False, "0": False, "false": False, "khong": False,
+           "いいえ": False, "無": False, "なし": False}
+
+
+def _yes_no(text: str) -> bool:
+    try:
+        return _YES_NO[fold(unicodedata.normalize("NFKC", text))]
+    except KeyError:
+        raise CellError(_l("Write yes or no, not “%(value)s”.", value=short(text))) from None
+
+
+def _start_window(text: str) -> int:
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    if not cleaned.isascii() or not cleaned.isdigit() or int(cleaned) > MAX_START_WINDOW:
+        raise CellError(_l("The start window must be a whole number of days from 0 to "
+                           "%(max)d (or blank for no limit), not “%(value)s”.",
+                           max=MAX_START_WINDOW, value=short(text)))
+    return int(cleaned)
 
 
 def _skills(text: str) -> str:
@@ -216,7 +246,8 @@ def _parsers() -> dict[str, Callable[[str], object]]:
         "min_japanese_level": memo(parse_japanese_level), "headcount": _headcount,
         "prefecture": memo(parse_prefecture), "monthly_salary_jpy": _salary,
         "start_date": memo(date_parser(PLANNED, "start_date")), "visa_track": memo(_visa_track),
-        "status": memo(_status),
+        "status": memo(_status), "language_is_hard": memo(_yes_no),
+        "start_window_days": memo(_start_window),
     }
 
 
@@ -304,7 +335,8 @@ def _existing(external_ids: list[str]) -> dict[str, tuple[int, int, str]]:
 
 
 _INSERT_DEFAULTS = {"required_skills": "", "preferred_skills": "", "prefecture": None,
-                    "monthly_salary_jpy": None, "start_date": None, "agency_id": None}
+                    "monthly_salary_jpy": None, "start_date": None, "agency_id": None,
+                    "language_is_hard": False, "start_window_days": None}
 
 
 def _write(parsed, existing, new_employers, columns, user_id: int | None) -> None:

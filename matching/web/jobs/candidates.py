@@ -1,7 +1,9 @@
 """Employer review of a job order's candidates (DESIGN §5, §7): blind until shortlisted.
 
 - ``jobs.candidates``: the ranked pool as anonymised cards, 20 a page, each page shown to an
-  employer recorded as impressions;
+  employer recorded as impressions; the trainees the job order's requirements exclude are
+  neither ranked nor shown (nor recorded) unless the employer shows them for this visit
+  (``?requirements=off``), then marked as not meeting them;
 - ``jobs.profile``: one candidate in full once revealed (shortlisted, interviewed,
   selected), else the anonymised detail; opening it marks the impression opened;
 - ``jobs.decide``: the decision buttons (``operations.decisions.record_decision``);
@@ -29,7 +31,7 @@ from matching.operations import decisions as decision_ops
 from matching.operations import impressions as impression_ops
 from matching.operations.decisions import DecisionError, HeadcountReached
 from matching.ranking.pool import load_pool
-from matching.ranking.service import current_model, rank_job, rank_one
+from matching.ranking.service import candidate_counts, current_model, rank_job, rank_one
 from matching.references import candidate_ref
 from matching.validation import age_on
 from matching.web.downloads import pdf_response, rirekisho_filename
@@ -72,19 +74,23 @@ def _job_under_review(job_id: int) -> JobOrder:
 def candidates(job_id: int):
     job = _job_under_review(job_id)
     show_rejected = request.args.get("rejected") == "show"
+    # The requirements are the employer's filters; switching them off lasts for this visit
+    # only (a link, not a setting), so the next visit filters again.
+    requirements = request.args.get("requirements") != "off"
     pool, choice = load_pool(), current_model()
     decided = decision_ops.latest_decisions_for(job)
     # Rejected candidates stay in the pool (they are available); hidden by default, they are
     # ranked and dropped, so each page still holds 20 cards and ranks stay the real ones.
     hidden = set() if show_rejected else {t for t, d in decided.items() if d == "rejected"}
-    hidden_in_pool = int((pool.rows_for(sorted(hidden)) >= 0).sum()) if hidden else 0
-    total = len(pool) - hidden_in_pool
+    counts = candidate_counts(job, pool, hidden, requirements=requirements)
+    total = counts.shown
     page = min(max(request.args.get("page", 1, type=int), 1),
                max(1, -(-total // PER_PAGE)))
     pagination = ListPage(page, PER_PAGE, total)
     # Ranking the top page·20 is cheap: the pool's feature block is cached (DESIGN §5).
-    items = rank_job(job, top=page * PER_PAGE + hidden_in_pool, pool=pool, model=choice,
-                     offset=(page - 1) * PER_PAGE, skip=hidden)[:PER_PAGE]
+    items = rank_job(job, top=page * PER_PAGE + counts.rejected_hidden, pool=pool,
+                     model=choice, offset=(page - 1) * PER_PAGE, skip=hidden,
+                     requirements=requirements)[:PER_PAGE]
     revealed = access.revealed_among(current_user, [item["trainee_id"] for item in items],
                                      job)
     cards = build_cards(job, items, decided, revealed)
@@ -93,7 +99,19 @@ def candidates(job_id: int):
         "jobs/candidates.html", job=job, cards=cards, pagination=pagination,
         pool_size=len(pool), model_note=model_note(choice), show_rejected=show_rejected,
         selected=_selected_workers(job, decided), n_rejected=len(hidden),
+        requirements=requirements, n_excluded=counts.excluded,
+        filters=_filter_args(show_rejected, requirements),
         next_url=request.full_path if request.query_string else request.path)
+
+
+def _filter_args(show_rejected: bool, requirements: bool) -> dict[str, str]:
+    """The list's query arguments other than the page, for the pager and the toggles."""
+    args = {}
+    if show_rejected:
+        args["rejected"] = "show"
+    if not requirements:
+        args["requirements"] = "off"
+    return args
 
 
 def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[str, str, str]]:

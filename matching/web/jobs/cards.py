@@ -128,6 +128,8 @@ class Card:
     name_kana: str | None = None
     prefectures: list[str] = field(default_factory=list)
     own_parts: list[OwnPart] = field(default_factory=list)
+    #: False for a candidate the job order's requirements exclude, shown on request.
+    meets_requirements: bool = True
 
 
 def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
@@ -145,7 +147,8 @@ def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
         available_ok=available_ok, bars=contribution_bars(explanation), decision=decision,
         revealed=revealed, name=trainee.full_name if revealed else None,
         name_kana=trainee.name_kana if revealed else None,
-        prefectures=trainee.prefecture_codes, own_parts=own_parts(explanation))
+        prefectures=trainee.prefecture_codes, own_parts=own_parts(explanation),
+        meets_requirements=(item or {}).get("meets_requirements", True))
 
 
 def build_cards(job, items: list[dict], decisions: dict[int, str],

@@ -9,7 +9,14 @@ import unicodedata
 
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -27,6 +34,7 @@ from matching.models import JOB_STATUSES, VISA_TRACKS, Organisation
 from matching.operations.jobs import (
     MAX_HEADCOUNT,
     MAX_SALARY,
+    MAX_START_WINDOW,
     SKILLS_LIMIT,
     allowed_statuses,
 )
@@ -110,6 +118,14 @@ class JobOrderForm(Form):
     start_date = DateField(_l("Start date"),
                            invalid_value_message=INVALID_DATE,
                            validators=[Optional(), DateWithin(PLANNED)])
+    language_is_hard = BooleanField(
+        _l("Do not show candidates below the minimum Japanese level"))
+    start_window_days = IntegerField(
+        _l("Start window (days)"),
+        invalid_value_message=_l("Enter a whole number of days, for example 30."),
+        validators=[Optional(), NumberRange(min=0, max=MAX_START_WINDOW, message=_l(
+            "Enter a number of days from %(min)s to %(max)s, or leave it blank for no "
+            "limit."))])
     visa_track = SelectField(_l("Visa track"), default="SSW1",
                              invalid_choice_message=INVALID_CHOICE)
     agency_id = SelectField(_l("Partner agency"), default="",
@@ -171,6 +187,7 @@ def job_form_data(job) -> dict:
         "min_language_level": job.min_language_level, "headcount": job.headcount,
         "prefecture": job.prefecture or "", "monthly_salary_jpy": job.monthly_salary_jpy,
         "start_date": job.start_date, "visa_track": job.visa_track,
+        "language_is_hard": job.language_is_hard, "start_window_days": job.start_window_days,
         "agency_id": str(job.agency_id or ""), "status": job.status,
     }
 

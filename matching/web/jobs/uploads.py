@@ -27,7 +27,7 @@ _EXAMPLE = {
     "required_skills": "food-hygiene;haccp", "preferred_skills": "packaging",
     "min_japanese_level": "N4", "headcount": "3", "prefecture": "aichi",
     "monthly_salary_jpy": "215000", "start_date": "2026-10-01", "visa_track": "SSW1",
-    "agency": "", "status": "open",
+    "agency": "", "status": "open", "language_is_hard": "no", "start_window_days": "30",
 }
 
 
