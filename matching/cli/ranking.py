@@ -195,7 +195,11 @@ def rank_command(job_ids, top, fmt):
         raise click.ClickException(f"unknown job order: {', '.join(unknown)}")
     pool, model = load_pool(), current_model()
     ranked = {j: rank_job(orders[j], top, pool=pool, model=model) for j in wanted}
+    counts = {j: candidate_counts(orders[j], pool) for j in wanted}
     if fmt == "json":
+        for j in wanted:
+            if counts[j].excluded:
+                click.echo(f"{j}: {_excluded(counts[j].excluded)}", err=True)
         keys = ("external_id", "province", "score", "rank", "explanation")
         click.echo(json.dumps({j: [{k: item[k] for k in keys} for item in items]
                                for j, items in ranked.items()}, ensure_ascii=False))
@@ -217,10 +221,6 @@ def rank_command(job_ids, top, fmt):
         for item, parts, missing in rows:
             click.echo(f"{item['rank']:>4}  {item['external_id']:16} {item['province']:14} "
                        f"{item['score']:8.3f}  {parts:{width}}  {missing}")
-    counts = {j: candidate_counts(orders[j], pool) for j in wanted}
-        for j in wanted:
-            if counts[j].excluded:
-                click.echo(f"{j}: {_excluded(counts[j].excluded)}", err=True)
 
 
 def _excluded(n: int) -> str:

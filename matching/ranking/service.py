@@ -187,13 +187,13 @@ def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
     ``model_version``, None for the prior). Pass ``pool`` and ``model`` to rank several
     job orders against the same ones. A page of a long list: the ``top`` are ranked, the
     trainees in ``skip`` dropped and the first ``offset`` of the rest left out, and only
+    what remains is explained and looked up, so a late page costs one vectorised sort of
+    the pool, not an explanation per candidate before it.
 
     The trainees the job order's requirements exclude are not ranked (a boolean mask over
     the pool before the top k, ``features.requirements_mask``), so ``rank`` counts those
     meeting them. ``requirements=False`` ranks everybody; each item's
     ``meets_requirements`` then says who would have been excluded.
-    what remains is explained and looked up, so a late page costs one vectorised sort of
-    the pool, not an explanation per candidate before it.
     """
     pool = load_pool() if pool is None else pool
     choice = current_model() if model is None else model
@@ -252,9 +252,9 @@ def rank_one(job_order: JobOrder, trainee_id: int, pool: Pool | None = None,
     else:
         alone = build_pool(Trainee.id == trainee_id)
         if not len(alone):
-        ok = bool(requirements_mask(alone, spec)[0])
             return None
         x, info = job_features(alone, spec)[0], alone.row_info(0)
+        ok = bool(requirements_mask(alone, spec)[0])
     explanation = explain(choice.model, x, spec, info)
     explanation["model_version"] = choice.version
     return {"trainee_id": trainee_id, "rank": rank, "score": round(explanation["score"], 4),
