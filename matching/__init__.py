@@ -109,9 +109,9 @@ def configure_auth(app: Flask) -> None:
 
 
 def configure_i18n(app: Flask) -> None:
-    from matching.i18n import remember_query_choice, select_locale
+    from matching.i18n import remember_query_choice, select_locale, select_timezone
 
-    babel.init_app(app, locale_selector=select_locale,
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_timezone=app.config["BABEL_DEFAULT_TIMEZONE"])
     app.after_request(remember_query_choice)
 

@@ -1,9 +1,13 @@
-"""Locale selection and formatting helpers (DESIGN §8); the labels of stored codes are in
-``matching.labels``.
+"""Locale and time-zone selection and formatting helpers (DESIGN §8); the labels of stored
+codes are in ``matching.labels``.
 
-Order: the logged-in user's saved preference, then an explicit ``lang`` choice (query string
-or cookie), then the browser's Accept-Language, then the default (vi). The choice is cached
-in ``g`` for the request.
+Locale order: the logged-in user's saved preference, then an explicit ``lang`` choice (query
+string or cookie), then the browser's Accept-Language, then the default (vi). The choice is
+cached in ``g`` for the request.
+
+Time zone: the logged-in user's, else their organisation's (``matching.timezones``), else
+``BABEL_DEFAULT_TIMEZONE``; outside a request (the CLI) UTC. Every stored time (naive UTC)
+is shown through it, with the zone's label; calendar dates (birth, start) never shift.
 """
 
 from datetime import date, datetime
@@ -16,13 +20,16 @@ from flask_babel import (
     format_datetime,
     format_decimal,
     get_locale,
+    get_timezone,
     gettext,
     pgettext,
+    to_user_timezone,
 )
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from matching.timezones import user_timezone, zone_label
 from matching.vocab import field_name, prefecture_name, province_name
 
 LANG_COOKIE = "lang"
@@ -51,7 +58,8 @@ def _lp(context: str, string: str, **variables) -> PlainLazyString:
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "ja": "日本語", "en": "English"}
 
-__all__ = ["_l", "_lp", "select_locale", "remember_query_choice", "LANGUAGE_NAMES"]
+__all__ = ["_l", "_lp", "select_locale", "select_timezone", "remember_query_choice",
+           "LANGUAGE_NAMES"]
 
 
 def _valid(code: str | None) -> str | None:
@@ -73,6 +81,21 @@ def select_locale() -> str:
             locale = request.accept_languages.best_match(current_app.config["LANGUAGES"])
     g.locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     return g.locale
+
+
+def select_timezone() -> str:
+    """Flask-Babel's timezone selector (cached by Flask-Babel for the request)."""
+    if not has_request_context():
+        # The CLI and other work outside a request write machine output: UTC.
+        return "UTC"
+    if current_user and current_user.is_authenticated:
+        return user_timezone(current_user)
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def timezone_code() -> str:
+    """The IANA name of the zone this request shows times in."""
+    return str(get_timezone())
 
 
 def remember_query_choice(response):
@@ -97,12 +120,43 @@ _VI_DATE = "dd/MM/yyyy"
 
 
 def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
+    """A calendar date as it is (no zone: a birth date is the same day everywhere); a
+    ``datetime`` is an instant and goes to ``fmt_datetime``."""
     if value is None:
         return ""
-    vietnamese = locale_code() == "vi" and style in ("short", "medium")
     if isinstance(value, datetime):
-        return format_datetime(value, _VI_DATE + " HH:mm" if vietnamese else style)
+        return fmt_datetime(value, style)
+    vietnamese = locale_code() == "vi" and style in ("short", "medium")
     return format_date(value, _VI_DATE if vietnamese else style)
+
+
+def fmt_datetime(value: datetime | None, style: str = "medium") -> str:
+    """A stored instant (naive UTC) in the reader's time zone, with the zone's label:
+    "07/12/2026 09:30 (GMT+7)", "2026/12/07 11:30 (JST)", "Dec 7, 2026, 9:30 AM (GMT+7)"."""
+    if value is None:
+        return ""
+    locale = locale_code()
+    shown = format_datetime(value, _datetime_pattern(locale, style))
+    return f"{shown} ({zone_label(timezone_code(), locale, value)})"
+
+
+def _datetime_pattern(locale: str, style: str) -> str:
+    """The locale's date of ``style`` with its short time (hours and minutes: seconds are
+    noise on a decision or a log-in), joined as the locale joins them."""
+    if locale == "vi" and style in ("short", "medium"):
+        return _VI_DATE + " HH:mm"
+    if style not in ("short", "medium", "long", "full"):
+        return style  # an explicit pattern
+    babel_locale = get_locale()
+    return str(babel_locale.datetime_formats[style]).format(
+        babel_locale.time_formats["short"].pattern, babel_locale.date_formats[style].pattern)
+
+
+def fmt_day(value: date | datetime | None, style: str = "medium") -> str:
+    """The calendar day of an instant in the reader's zone (a date stays as it is)."""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return fmt_date(value, style)
 
 
 def fmt_number(value, digits: int | None = None) -> str:
@@ -135,4 +189,5 @@ TEMPLATE_GLOBALS = {
     "province_name": lambda code: province_name(code, locale_code()),
     "prefecture_name": lambda code: prefecture_name(code, locale_code()),
 }
-TEMPLATE_FILTERS = {"date": fmt_date, "number": fmt_number, "yen": fmt_yen}
+TEMPLATE_FILTERS = {"date": fmt_date, "datetime": fmt_datetime, "day": fmt_day,
+                    "number": fmt_number, "yen": fmt_yen}

@@ -68,6 +68,9 @@ MATRIX = [
     ("auth.logout", "POST", "/auth/logout", _everyone(REDIRECT)),
     ("auth.logout_everywhere", "POST", "/auth/logout-everywhere", _everyone(REDIRECT)),
     ("auth.password", "GET", "/auth/password", _everyone(OK)),
+    ("auth.account", "GET", "/auth/account", _everyone(OK)),
+    # An empty form keeps the browser's language and the organisation's zone (302).
+    ("auth.account", "POST", "/auth/account", _everyone(REDIRECT)),
     ("main.index", "GET", "/", _everyone(OK)),
     # Probes for the load balancer: no log-in, no personal data.
     ("health.healthz", "GET", "/healthz", {r: OK for r in ROLES}),

@@ -16,6 +16,7 @@ from matching.models import Organisation, User
 from matching.models._common import utcnow
 from matching.models.orgs import ORG_KINDS, ROLE_ORG_KIND, ROLES, new_session_token
 from matching.operations.errors import OperationError
+from matching.timezones import is_valid_timezone
 from matching.vocab import PROVINCES
 
 #: Countries an organisation may be registered in (Vietnam sends, Japan receives).
@@ -92,6 +93,24 @@ def set_user_locale(user: User, locale: str) -> None:
     db.session.commit()
 
 
+def _check_timezone(timezone: str | None) -> None:
+    if timezone and not is_valid_timezone(timezone):
+        raise AccountError(_l("“%(zone)s” is not a known time zone; choose one from the list.",
+                              zone=timezone[:64]), field="timezone")
+
+
+def set_preferences(user: User, *, locale: str | None, timezone: str | None) -> User:
+    """A user's own language and time zone (``None``: the browser's language, the
+    organisation's zone). Flushes; the request commits."""
+    _check_timezone(timezone)
+    user.locale = locale or None
+    user.timezone = timezone or None
+    db.session.flush()
+    log.info("preferences of %s: locale %s, time zone %s", user.email, user.locale,
+             user.timezone)
+    return user
+
+
 def _check_role_org(role: str, org: Organisation) -> None:
     if role not in ROLES:
         raise AccountError(_l("Unknown role."), field="role")
@@ -112,7 +131,7 @@ def _check_password(password: str | None) -> None:
 
 
 def create_user(email: str, password: str, role: str, org: Organisation, *, name: str = "",
-                locale: str | None = None) -> User:
+                locale: str | None = None, timezone: str | None = None) -> User:
     """Validate and create a user; raises ``AccountError`` (with its field) when refused."""
     email = normalise_email(email)
     if "@" not in email.strip("@"):
@@ -121,7 +140,9 @@ def create_user(email: str, password: str, role: str, org: Organisation, *, name
         raise AccountError(_l("A user with this e-mail already exists."), field="email")
     _check_password(password)
     _check_role_org(role, org)
-    user = User(email=email, role=role, organisation=org, name=name, locale=locale or None)
+    _check_timezone(timezone)
+    user = User(email=email, role=role, organisation=org, name=name, locale=locale or None,
+                timezone=timezone or None)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
@@ -131,7 +152,7 @@ def create_user(email: str, password: str, role: str, org: Organisation, *, name
 
 def update_user(user: User, *, name: str, role: str, org: Organisation, active: bool,
                 locale: str | None, password: str | None = None,
-                actor: User | None = None) -> User:
+                actor: User | None = None, timezone: str | None = None) -> User:
     """Change a user's profile, role, organisation, status and (optionally) password.
 
     ``actor`` is the administrator making the change: nobody may deactivate or demote
@@ -144,6 +165,7 @@ def update_user(user: User, *, name: str, role: str, org: Organisation, active: 
             raise AccountError(_l("You cannot remove your own administrator role."),
                                field="role")
     _check_role_org(role, org)
+    _check_timezone(timezone)
     if password:
         _check_password(password)
         user.set_password(password)
@@ -153,6 +175,7 @@ def update_user(user: User, *, name: str, role: str, org: Organisation, active: 
         end_all_sessions(user)
     user.name, user.role, user.organisation, user.active = name.strip(), role, org, active
     user.locale = locale or None
+    user.timezone = timezone or None  # None: the organisation's zone
     db.session.commit()
     return user
 

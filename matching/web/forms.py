@@ -2,11 +2,13 @@
 choices built from vocabularies and labels, and how a refused operation is shown."""
 
 from flask import flash
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField, ValidationError
 from wtforms.fields import SelectChoice
 
-from matching.i18n import _l
+from matching import timezones
+from matching.i18n import _l, locale_code
 from matching.labels import level_label
 from matching.validation import SafeText
 from matching.vocab import FIELDS, PROVINCES, fold
@@ -111,3 +113,17 @@ def show_refusal(form, refusal) -> None:
         flash(str(refusal.message), "error")
     else:
         field.errors = [*field.errors, refusal.message]
+
+
+def timezone_choices(blank, current: str | None = None) -> list[SelectChoice]:
+    """The zones a user may read times in, after ``blank`` (no zone of one's own: the
+    organisation's); ``current``, a valid zone outside the list, is kept among them."""
+    return choices(timezones.timezone_choices(locale_code(), current), blank)
+
+
+def valid_timezone(_form, field) -> None:
+    """A select's zone must be one zoneinfo knows (the list is a suggestion: a zone kept
+    from before, or any real IANA name, is accepted); empty is the organisation's zone."""
+    if field.data and not timezones.is_valid_timezone(field.data):
+        raise ValidationError(_("“%(zone)s” is not a known time zone; choose one from the "
+                                "list.", zone=field.data[:64]))

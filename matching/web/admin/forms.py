@@ -15,7 +15,7 @@ from matching.operations.accounts import (
     PROVINCIAL_KINDS,
 )
 from matching.vocab import PROVINCES, fold
-from matching.web.forms import FilterForm, Form
+from matching.web.forms import FilterForm, Form, timezone_choices, valid_timezone
 from matching.web.params import optional_id
 
 
@@ -104,13 +104,18 @@ class _UserFields(Form):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
     locale = SelectField(_l("Preferred language"), default="")
+    timezone = SelectField(_l("Time zone"), default="", validate_choice=False,
+                           validators=[valid_timezone])
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, current_timezone: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.role.choices = role_choices()
         self.organisation.choices = organisation_choices()
         self.locale.choices = locale_choices()
+        self.timezone.choices = timezone_choices(
+            _("The organisation's time zone (Japan time in Japan, Vietnam time in Vietnam)"),
+            current_timezone)
 
 
 class UserCreateForm(_UserFields):

@@ -186,7 +186,8 @@ def user_new():
         org = access.get_organisation_or_404(current_user, form.organisation.data)
         try:
             user = create_user(form.email.data, form.password.data, form.role.data, org,
-                               name=form.name.data or "", locale=form.locale.data or None)
+                               name=form.name.data or "", locale=form.locale.data or None,
+                               timezone=form.timezone.data or None)
         except AccountError as exc:
             show_refusal(form, exc)
         else:
@@ -204,12 +205,15 @@ _ROLE_FOR_KIND = {"platform": "admin", "department": "department", "employer": "
 def user_edit(user_id: int):
     user = access.get_user_or_404(current_user, user_id)
     form = UserEditForm(data={"name": user.name, "role": user.role, "active": user.active,
-                              "organisation": user.organisation_id, "locale": user.locale or ""})
+                              "organisation": user.organisation_id, "locale": user.locale or "",
+                              "timezone": user.timezone or ""},
+                        current_timezone=user.timezone)
     if form.validate_on_submit():
         org = access.get_organisation_or_404(current_user, form.organisation.data)
         try:
             update_user(user, name=form.name.data or "", role=form.role.data, org=org,
                         active=form.active.data, locale=form.locale.data or None,
+                        timezone=form.timezone.data or None,
                         password=form.password.data or None, actor=current_user)
         except AccountError as exc:
             show_refusal(form, exc)

@@ -1,13 +1,24 @@
-"""Log in, log out (here or everywhere), change one's password."""
+"""Log in, log out (here or everywhere), one's account (language, time zone) and password."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
+from matching import timezones
 from matching.extensions import db, limiter
-from matching.operations.accounts import authenticate, change_password, end_all_sessions
+from matching.i18n import locale_code, set_lang_cookie
+from matching.models._common import utcnow
+from matching.operations.accounts import (
+    AccountError,
+    authenticate,
+    change_password,
+    end_all_sessions,
+    set_preferences,
+)
 from matching.web.auth import bp, throttle
-from matching.web.auth.forms import LoginForm, PasswordForm
+from matching.web.auth.forms import AccountForm, LoginForm, PasswordForm
+from matching.web.forms import show_refusal
 from matching.web.navigation import safe_next
 from matching.web.sessions import log_back_in, remembered
 
@@ -67,3 +78,32 @@ def password():
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """The user's own language and time zone (empty: the browser's, the organisation's)."""
+    user = current_user._get_current_object()
+    organisation_zone = timezones.organisation_timezone(user.organisation)
+    form = AccountForm(data={"locale": user.locale or "", "timezone": user.timezone or ""},
+                       organisation_zone=timezones.describe(organisation_zone, locale_code()),
+                       current=user.timezone)
+    if form.validate_on_submit():
+        try:
+            set_preferences(user, locale=form.locale.data or None,
+                            timezone=form.timezone.data or None)
+        except AccountError as exc:
+            show_refusal(form, exc)
+        else:
+            db.session.commit()
+            g.pop("locale", None)  # the confirmation speaks the language just chosen
+            refresh()
+            response = redirect(url_for("auth.account"))
+            if user.locale:
+                set_lang_cookie(response, user.locale)  # also after logging out
+            flash(_("Your account settings have been saved."), "success")
+            return response
+    zone = timezones.user_timezone(user)
+    return render_template("auth/account.html", form=form, user=user, now=utcnow(),
+                           zone_description=timezones.describe(zone, locale_code()))
