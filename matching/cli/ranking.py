@@ -30,6 +30,7 @@ def model_train():
     except NotEnoughDecisions as exc:
         click.echo(str(exc))
         return
+    db.session.commit()  # the new version, for every host at once
     m = report.metrics
     click.echo(f"decisions used: {m['n_decisions']} on {m['n_job_orders']} labelled job "
                f"orders (read: {report.n_decisions} decisions on {report.n_job_orders} "
@@ -112,13 +113,20 @@ def _echo_ndcg(held_out: dict, stored: str) -> None:
 
 
 @model_cli.command("show")
-def model_show():
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the version in use in the export format (for model import).")
+def model_show(as_json):
     """The model in use: version, kind, training date, decisions, metrics and weights."""
     from matching.ranking.model import PRIOR
     from matching.ranking.service import current_model, model_store
 
     store = model_store()
     choice = current_model(store)
+    if as_json:
+        if choice.version is None:
+            raise click.ClickException(f"no stored model in use ({choice.why()})")
+        click.echo(json.dumps(store.export(choice.version), indent=2, sort_keys=True))
+        return
     model = choice.model
     click.echo(f"model in use: {choice.describe()}")
     if choice.version is not None:
@@ -147,10 +155,36 @@ def model_rollback(version):
         new = store.rollback(version)
     except LookupError:
         raise click.ClickException(f"no model version {version}") from None
+    db.session.commit()  # one transaction: every host ranks with it from now on
     click.echo(f"version {new} (a copy of version {version}) is now in use")
     choice = current_model(store)
     if choice.version is None:
         click.echo(f"warning: ranking uses the expert prior: {choice.why()}", err=True)
+
+
+@model_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True))
+def model_import(path):
+    """Store exported model versions (a `model show --json` file, or a folder of the old
+    instance/models/model-NNNN.json files, oldest first) as new versions, the last in use."""
+    from pathlib import Path
+
+    from matching.ranking.service import model_store
+
+    source = Path(path)
+    files = sorted(source.glob("model-*.json")) if source.is_dir() else [source]
+    if not files:
+        raise click.ClickException(f"no model-*.json file in {source}")
+    store = model_store()
+    for file in files:
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+            version = store.import_document(document, source=file.name)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{file}: {exc}; nothing was imported") from None
+        click.echo(f"{file.name} → version {version}")
+    db.session.commit()
 
 
 @model_cli.command("fairness")

@@ -18,6 +18,7 @@ from matching.models.jobs import (
     JobOrder,
 )
 from matching.models.orgs import ORG_KINDS, ROLES, Organisation, User
+from matching.models.ranking import ModelVersion
 from matching.models.registry import RegistryState
 from matching.models.trainees import (
     GENDERS,
@@ -48,6 +49,7 @@ __all__ = [
     "ROLES",
     "TRAINEE_STATUSES",
     "LanguageCertificate",
+    "ModelVersion",
     "Organisation",
     "RegistryState",
     "Skill",

@@ -41,14 +41,12 @@ cards shown; the others were either looked at and not wanted, or never looked at
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from matching.extensions import db
 from matching.models import DECISION_GRADES, Decision, Impression, JobOrder, Trainee
@@ -64,7 +62,7 @@ from matching.ranking.features import (
 )
 from matching.ranking.model import PRIOR, LinearModel, Ranked, TooFewDecisions, rank_pool
 from matching.ranking.pool import build_pool, load_pool, load_training_pool
-from matching.ranking.store import ModelStore
+from matching.ranking.store import DatabaseModelStore, ModelStore
 from matching.ranking.training import decision_matrix, labelled_groups, train
 
 #: Fewer labelled job orders (with two different grades) than this and nothing is learned.
@@ -122,12 +120,12 @@ def describe_model(model: LinearModel) -> str:
     return f"learned model{own} ({model.n_job_orders} labelled job orders)"
 
 
-def model_store() -> ModelStore:
-    """The versioned models of this instance (``instance/models``)."""
-    return ModelStore(os.path.join(current_app.instance_path, "models"))
+def model_store() -> DatabaseModelStore:
+    """The versioned models, in the database: every host ranks with the same version."""
+    return DatabaseModelStore()
 
 
-def current_model(store: ModelStore | None = None) -> ModelChoice:
+def current_model(store: DatabaseModelStore | ModelStore | None = None) -> ModelChoice:
     """The newest stored model if it scores today's ``FEATURES``, else the expert prior."""
     store = store or model_store()
     version = store.latest_version()
@@ -385,7 +383,7 @@ def training_data() -> TrainingData:
                         employers, fields)
 
 
-def train_model(*, store: ModelStore | None = None) -> TrainingReport:
+def train_model(*, store: DatabaseModelStore | ModelStore | None = None) -> TrainingReport:
     """Fit on every latest decision and the passed-over candidates, store the result as a
     new version, report the figures (``metrics["n_implicit"]``: passed-over rows used).
 
