@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_security_headers(app)
     configure_urls(app)
     configure_request_log(app)
+    configure_transactions(app)
     register_blueprints(app)
     configure_templates(app)
     register_errors(app)
@@ -140,6 +141,13 @@ def configure_urls(app: Flask) -> None:
 
 def configure_request_log(app: Flask) -> None:
     from matching.web.health import configure_request_log as configure
+
+    configure(app)
+
+
+def configure_transactions(app: Flask) -> None:
+    """One request, one transaction: operations flush, the request commits at its end."""
+    from matching.web.transactions import configure_transactions as configure
 
     configure(app)
 
