@@ -56,6 +56,7 @@ def race(app, calls: list[tuple[int, int, int, str]]) -> list:
                 trainee = db.session.get(Trainee, trainee_id)
                 barrier.wait()
                 record_decision(job, trainee, decision, user)
+                db.session.commit()  # as the request would, at its end
                 results[index] = ("ok",)
             except HeadcountReached as exc:
                 results[index] = ("headcount", english(exc.message))

@@ -45,6 +45,7 @@ def race(app, dispatch_id: int, moves: list[tuple[int, str]]) -> list:
                 version = dispatch.version
                 barrier.wait()  # both have read the same version before either writes
                 move_dispatch(dispatch, target, user, expected_version=version)
+                db.session.commit()  # as the request would, at its end
                 results[index] = ("moved", target, version)
             except StaleDispatch as exc:
                 results[index] = ("stale", exc.current_stage, exc.current_version,
@@ -103,6 +104,7 @@ def test_a_move_that_lost_the_race_in_the_database_is_refused(app, setup):
     with app.app_context():  # another user's request, in its own session
         other = db.session.get(Dispatch, dispatch_id)
         move_dispatch(other, "withdrawn", db.session.get(User, admin_id), expected_version=1)
+        db.session.commit()  # as that request would, at its end
         db.session.remove()
     with pytest.raises(StaleDispatch) as stale:
         move_dispatch(dispatch, "contracted", agent, expected_version=1)

@@ -330,6 +330,7 @@ def test_one_event_per_move_with_who_and_when(dispatch_at, agent, make_user):
 def test_status_events_cannot_be_updated_or_deleted(dispatch_at, agent):
     dispatch = dispatch_at("selected")
     move_dispatch(dispatch, "contracted", agent, expected_version=1, note="signed")
+    db.session.commit()  # as the request would
     event = events_of(dispatch)[-1]
     event.note = "rewritten"
     with pytest.raises(AuditTrailError):

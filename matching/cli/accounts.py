@@ -4,6 +4,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from matching.cli.transaction import committed
 from matching.extensions import db
 from matching.models import ORG_KINDS, ROLES, Organisation
 from matching.operations.accounts import AccountError, create_user, save_organisation
@@ -20,6 +21,7 @@ orgs_cli = AppGroup("orgs", help="Manage organisations.")
 @click.option("--name", default="", help="Display name.")
 @click.option("--locale", type=click.Choice(["vi", "ja", "en"]), default=None)
 @click.password_option(help="Prompted when omitted.")
+@committed
 def users_create(email, role, org_code, name, locale, password):
     """Create a user EMAIL with role R in organisation CODE."""
     org = db.session.scalar(sa.select(Organisation).where(Organisation.code == org_code.lower()))
@@ -38,6 +40,7 @@ def users_create(email, role, org_code, name, locale, password):
 @click.option("--name", required=True)
 @click.option("--province", default=None, help="Province (code or name) of a department or school.")
 @click.option("--country", type=click.Choice(["VN", "JP"]), default=None)
+@committed
 def orgs_create(code, kind, name, province, country):
     """Create an organisation CODE (e.g. the platform organisation for the first admin)."""
     province_code = None

@@ -3,6 +3,7 @@
 import click
 from flask.cli import AppGroup
 
+from matching.cli.transaction import committed
 from matching.operations.demo import DEMO_PASSWORD, DemoError, seed_demo
 
 demo_cli = AppGroup("demo", help="Demo data for a living local site.")
@@ -11,6 +12,7 @@ demo_cli = AppGroup("demo", help="Demo data for a living local site.")
 @demo_cli.command("seed")
 @click.option("--trainees", "count", type=click.IntRange(0, 100_000), default=300,
               show_default=True, help="How many demo trainees to create or refresh.")
+@committed
 def demo_seed(count):
     """Create the demo organisations, users and trainees; running it again changes nothing."""
     try:

@@ -5,6 +5,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from matching.cli.transaction import committed
 from matching.operations.imports.decisions import import_decisions
 from matching.operations.imports.job_orders import import_job_orders
 from matching.operations.imports.parsing import import_table
@@ -19,10 +20,11 @@ PROGRESS_MIN_ROWS = 2000
 
 
 def _import_command(name: str):
-    """Register ``import NAME FILE [--dry-run]``: every import command takes the same."""
+    """Register ``import NAME FILE [--dry-run]``: every import command takes the same, and
+    commits once at its end."""
     path = click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
     dry_run = click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
-    return lambda command: import_cli.command(name)(path(dry_run(command)))
+    return lambda command: import_cli.command(name)(path(dry_run(committed(command))))
 
 
 @_import_command("trainees")

@@ -97,8 +97,8 @@ def record_decision(job: JobOrder, trainee: Trainee, decision: str, user, note: 
     note = " ".join((note or "").split()) or None
     if note and len(note) > NOTE_LIMIT:
         raise DecisionError(_l("The note can have at most %(max)d characters.", max=NOTE_LIMIT))
-    # From here to the commit, nobody else decides on this job order (and, for a selection,
-    # on this worker): the repeat, headcount and availability checks below see every
+    # From here to the request's commit, nobody else decides on this job order (and, for a
+    # selection, on this worker): the repeat, headcount and availability checks below see every
     # decision committed before, and theirs cannot slip in between check and write.
     lock_rows(*((job, trainee) if decision == "selected" else (job,)))
     if job.status not in DECIDING_STATUSES:
@@ -134,7 +134,7 @@ def record_decision(job: JobOrder, trainee: Trainee, decision: str, user, note: 
     if decision == "selected":
         _open_dispatch(job, trainee, user)
     else:
-        _commit()
+        _flush()
     log.info("decision %s on trainee %s for job order %s by %s", decision, trainee.id,
              job.external_id, user.email)
     return row
@@ -154,20 +154,20 @@ def _check_selectable(job: JobOrder, trainee: Trainee) -> None:
 
 
 def _open_dispatch(job: JobOrder, trainee: Trainee, user) -> None:
-    """Open the dispatch, mark the job order filled at its headcount, and commit."""
-    create_dispatch(job, trainee, user, commit=False)
-    db.session.flush()
+    """Open the dispatch, mark the job order filled at its headcount, and flush."""
+    create_dispatch(job, trainee, user)
     if job.status == "open" and selected_count(job) >= job.headcount:
         job.status = "filled"
         log.info("job order %s filled (headcount %d)", job.external_id, job.headcount)
-    _commit()
+    _flush()
 
 
-def _commit() -> None:
+def _flush() -> None:
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:
-        # Two clicks racing to open the same dispatch: the unique constraint decides.
+        # Two clicks racing to open the same dispatch: the unique constraint decides (at the
+        # flush); nothing of this decision is kept.
         db.session.rollback()
         raise DecisionError(_l("Someone changed this candidate at the same moment. Reload "
                                "the page and try again.")) from exc

@@ -175,10 +175,9 @@ def _open_dispatches(job_orders: list[JobOrder], actors: dict[int, User],
                          trainee.status, job.external_id)
                 continue
             dispatch = create_dispatch(job, trainee, actors.get(job.employer_id),
-                                       today=decided_at.date(), commit=False)
+                                       today=decided_at.date())
             report.opened.add(dispatch.id)  # create_dispatch flushed: the id is known
         out.append((dispatch, decided_at.date()))
-    db.session.commit()
     return out
 
 

@@ -111,14 +111,13 @@ def dispatch_for(job_order: JobOrder, trainee: Trainee) -> Dispatch | None:
 
 
 def create_dispatch(job_order: JobOrder, trainee: Trainee, user, *,
-                    today: date | None = None, commit: bool = True) -> Dispatch:
+                    today: date | None = None) -> Dispatch:
     """Open the dispatch of a selected ``trainee`` for ``job_order``'s agency.
 
     Stage ``selected``, a first ``StatusEvent`` (none → selected, by ``user``, happened
     today), and the trainee becomes ``in_process``, which takes them out of every job
     order's candidate pool. Idempotent: an existing dispatch for the pair is returned as it
-    is. ``commit=False`` leaves the commit to a caller writing more in the same transaction
-    (``decisions.record_decision``).
+    is. Flushes; the request or command commits.
     """
     existing = dispatch_for(job_order, trainee)
     if existing is not None:
@@ -134,8 +133,7 @@ def create_dispatch(job_order: JobOrder, trainee: Trainee, user, *,
     trainee.status = "in_process"
     log.info("dispatch opened: trainee %s on job order %s (agency %s)", trainee.id,
              job_order.external_id, job_order.agency_id)
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return dispatch
 
 
@@ -260,7 +258,7 @@ def clean_note(note: str | None) -> str | None:
 def move_dispatch(dispatch: Dispatch, to_stage: str, user, *, expected_version: int,
                   happened_on: date | None = None, note: str | None = None,
                   planned_departure: date | None = None) -> StatusEvent:
-    """Move ``dispatch`` to ``to_stage`` after every check; write one event; commit.
+    """Move ``dispatch`` to ``to_stage`` after every check; write one event; flush.
 
     ``expected_version`` is the version the user's form was built on: any other raises
     ``StaleDispatch``, as does losing a race to a concurrent move (the UPDATE carries the
@@ -278,7 +276,7 @@ def move_dispatch(dispatch: Dispatch, to_stage: str, user, *, expected_version: 
     try:
         event = write_move(dispatch, to_stage, user, happened_on=happened_on, note=note,
                            planned_departure=planned_departure)
-        db.session.commit()
+        db.session.flush()  # the UPDATE carries the version: a lost race fails here
     except StaleDataError:
         _lost_race(dispatch)
     log.info("dispatch %s moved %s -> %s by %s", dispatch.id, from_stage, to_stage,
@@ -289,7 +287,8 @@ def move_dispatch(dispatch: Dispatch, to_stage: str, user, *, expected_version: 
 def write_move(dispatch: Dispatch, to_stage: str, user, *, happened_on: date,
                note: str | None = None, planned_departure: date | None = None) -> StatusEvent:
     """Write one checked move: the event, the stage, the trainee's status. No checks, no
-    commit: callers check first (``move_dispatch``, the status importer) and commit."""
+    commit: callers check first (``move_dispatch``, the status importer); the request or
+    command commits."""
     event = StatusEvent(dispatch_id=dispatch.id, from_stage=dispatch.stage, to_stage=to_stage,
                         happened_on=happened_on, by_id=getattr(user, "id", None), note=note)
     db.session.add(event)
@@ -322,7 +321,7 @@ def _follow_trainee(dispatch: Dispatch, from_stage: str, to_stage: str) -> None:
 
 def update_dispatch(dispatch: Dispatch, user, *, expected_version: int,
                     planned_departure: date | None) -> Dispatch:
-    """Set (or clear) the planned departure of an open dispatch; commit and return it."""
+    """Set (or clear) the planned departure of an open dispatch; flush and return it."""
     if user is not None and not access.can_move_dispatch(user, dispatch):
         raise DispatchError(_l("Only the dispatch agency or an administrator can change this "
                                "dispatch."), code="forbidden")
@@ -335,7 +334,7 @@ def update_dispatch(dispatch: Dispatch, user, *, expected_version: int,
         return dispatch  # nothing changed: the version stays, other open forms stay valid
     dispatch.planned_departure = planned_departure
     try:
-        db.session.commit()
+        db.session.flush()
     except StaleDataError:
         _lost_race(dispatch)
     log.info("dispatch %s planned departure %s by %s", dispatch.id, planned_departure,
@@ -344,7 +343,7 @@ def update_dispatch(dispatch: Dispatch, user, *, expected_version: int,
 
 
 def _lost_race(dispatch: Dispatch):
-    """Another session committed first: undo ours, show theirs."""
+    """Another session committed first: undo ours (the whole transaction), show theirs."""
     db.session.rollback()
     db.session.refresh(dispatch)
     raise StaleDispatch(dispatch) from None
