@@ -17,6 +17,7 @@ ROLES = ("anonymous", "admin", "department", "other_department", "employer", "ag
 
 OK = 200
 REDIRECT = 302
+MOVED = 301
 FORBIDDEN = 403
 NOT_FOUND = 404
 LOGIN = "login"  # a 302 to the log-in page
@@ -76,6 +77,8 @@ MATRIX = [
     ("health.healthz", "GET", "/healthz", {r: OK for r in ROLES}),
     ("health.readyz", "GET", "/readyz", {r: OK for r in ROLES}),
     ("main.set_language", "POST", "/lang", {r: REDIRECT for r in ROLES}),
+    # Everyone, logged in or not, is sent to the SVG icon in static/ (301).
+    ("main.favicon", "GET", "/favicon.ico", {r: MOVED for r in ROLES}),
     ("trainees.index", "GET", "/trainees/", _registry()),
     ("trainees.create", "GET", "/trainees/new", _registry()),
     ("trainees.export", "GET", "/trainees/export.csv", _registry()),

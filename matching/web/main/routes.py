@@ -38,3 +38,10 @@ def set_language():
         if current_user.is_authenticated:
             set_user_locale(current_user, locale)
     return response
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon, for
+    good, so they stop asking (and stop logging 404s)."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
