@@ -19,8 +19,8 @@ from matching.extensions import db
 from matching.i18n import _l
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder, Organisation
 from matching.operations.errors import OperationError
+from matching.operations.skills import resolve_skills
 from matching.vocab import FIELDS, PREFECTURES, japanese_rank, parse_japanese_level
-from matching.vocab.skills import parse_skills
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +225,8 @@ def _apply(job: JobOrder, data: Mapping) -> None:
 
 
 def _skills(value: str | Iterable[str] | None, field: str) -> str:
-    slugs = parse_skills(value if isinstance(value, str) or value is None
-                         else ";".join(value))
+    slugs = resolve_skills(value if isinstance(value, str) or value is None
+                           else ";".join(value))
     joined = ";".join(slugs)
     if len(joined) > SKILLS_LIMIT:
         raise JobOrderError(_l("This list of skills is longer than %(limit)d characters.",

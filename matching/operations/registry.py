@@ -21,7 +21,7 @@ from matching.i18n import _l, _lp
 from matching.models import GENDERS, TRAINEE_STATUSES, LanguageCertificate, Skill, Trainee
 from matching.models._common import utcnow
 from matching.operations.errors import OperationError
-from matching.operations.skills import ensure_skill_ids
+from matching.operations.skills import ensure_skill_ids, resolve_skills
 from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold, japanese_rank
 from matching.vocab.languages import (
     CERTIFICATE_LANGUAGES,
@@ -29,7 +29,6 @@ from matching.vocab.languages import (
     certificate_rank,
     parse_japanese_level,
 )
-from matching.vocab.skills import parse_skills
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +201,7 @@ def _join_prefectures(codes) -> str:
 
 
 def _skills(value: str | Iterable[str]) -> list[Skill]:
-    slugs = parse_skills(value if isinstance(value, str) else ";".join(value or ()))
+    slugs = resolve_skills(value if isinstance(value, str) else ";".join(value or ()))
     if any(len(s) > SKILL_LIMIT for s in slugs):
         raise RegistryError(_l("A skill can have at most %(max)d characters.",
                                max=SKILL_LIMIT), "skills")

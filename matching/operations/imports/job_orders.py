@@ -7,6 +7,7 @@ unknown employer name creates that employer, once per file however many rows nam
 employer user may only import its own job orders and creates nothing.
 """
 
+import functools
 import logging
 import re
 import unicodedata
@@ -36,8 +37,10 @@ from matching.operations.imports.parsing import (
     parsed_rows,
     short,
     text_parser,
+    warn_custom_skills,
 )
 from matching.operations.organisations import OrganisationIndex, create_employers, name_key
+from matching.operations.skills import skill_aliases
 from matching.validation import PLANNED
 from matching.vocab import fold, japanese_rank
 from matching.vocab.folding import fold_key
@@ -100,6 +103,10 @@ def import_job_orders(rows, *, user=None, dry_run: bool = False,
         return result
     scope = access.import_employer_scope(user) if user is not None else None
     parsed = _validate(numbered, columns, result.errors, progress)
+    for line, values in parsed:
+        for column in ("required_skills", "preferred_skills"):
+            warn_custom_skills(result.warnings, line, column,
+                               (values.get(column) or "").split(";"))
     orgs = OrganisationIndex.load()
     new_employers = _resolve_organisations(parsed, orgs, scope, result.errors)
     existing = _existing([values["external_id"] for _, values in parsed])
@@ -191,8 +198,8 @@ def _start_window(text: str) -> int:
     return int(cleaned)
 
 
-def _skills(text: str) -> str:
-    slugs = parse_skills(text)
+def _skills(text: str, aliases: dict[str, str] | None = None) -> str:
+    slugs = parse_skills(text, aliases)
     joined = ";".join(slugs)
     if len(joined) > SKILLS_LIMIT:
         raise CellError(_l("This list of skills is longer than %(limit)d characters.",
@@ -239,10 +246,11 @@ def _status(text: str) -> str:
 
 def _parsers() -> dict[str, Callable[[str], object]]:
     """Fresh (memoised) parsers for one import, keyed by column."""
+    skills = functools.partial(_skills, aliases=skill_aliases())
     return {
         "external_id": text_parser(64), "employer": text_parser(200),
         "agency": text_parser(200), "title": text_parser(200), "field": memo(parse_field),
-        "required_skills": memo(_skills), "preferred_skills": memo(_skills),
+        "required_skills": memo(skills), "preferred_skills": memo(skills),
         "min_japanese_level": memo(parse_japanese_level), "headcount": _headcount,
         "prefecture": memo(parse_prefecture), "monthly_salary_jpy": _salary,
         "start_date": memo(date_parser(PLANNED, "start_date")), "visa_track": memo(_visa_track),

@@ -28,6 +28,7 @@ from matching.operations.errors import OperationError
 from matching.operations.imports.reading import ImportFileError, Row, cell_text, read_table
 from matching.validation import DateWindow, InvalidValue, check_date, check_text
 from matching.vocab import fields, languages, province_name, resolve_prefecture, resolve_province
+from matching.vocab.skills import custom_skills
 
 
 class CellError(OperationError):
@@ -191,10 +192,22 @@ class ImportResult:
     preview: list[dict] = dc_field(default_factory=list)
     #: Rows already on record as they are (decisions: history is never written twice).
     unchanged: int = 0
+    #: What does not stop the import but its author should know (custom skills).
+    warnings: list[RowError] = dc_field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def warn_custom_skills(warnings: list[RowError], line: int, column: str, slugs) -> None:
+    """A warning for each skill of a cell that the vocabulary does not know: it is kept as
+    a custom skill, matched exactly, until an administrator maps it onto the vocabulary."""
+    for slug in custom_skills(slugs):
+        warnings.append(RowError(line, column, _l(
+            "“%(value)s” is not in the skill vocabulary: it is kept as a custom skill and "
+            "matched exactly. An administrator can map it onto a vocabulary skill.",
+            value=short(slug))))
 
 
 def chunks(items: list, size: int = CHUNK):

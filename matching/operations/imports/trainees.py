@@ -6,6 +6,7 @@ statements, never an ORM object or a query per row: existing keys are looked up 
 new rows inserted, existing ones updated by primary key, and their skills replaced.
 """
 
+import functools
 import logging
 import math
 import re
@@ -48,8 +49,9 @@ from matching.operations.imports.parsing import (
     province_names,
     short,
     text_parser,
+    warn_custom_skills,
 )
-from matching.operations.skills import ensure_skill_ids
+from matching.operations.skills import ensure_skill_ids, skill_aliases
 from matching.validation import MAX_AGE, MIN_AGE, PLANNED, age_on
 from matching.vocab import fold, japanese_rank
 from matching.vocab.skills import parse_skills
@@ -87,6 +89,8 @@ def import_trainees(rows, *, user=None, province_scope: str | None = None,
     if user is not None and province_scope is None:
         province_scope = access.import_province_scope(user)
     parsed = _validate(numbered, columns, province_scope, result.errors, progress)
+    for line, _values, skills in parsed:
+        warn_custom_skills(result.warnings, line, "skills", skills)
     result.preview = [dict(values, line=line, skills=skills)
                       for line, values, skills in parsed[:PREVIEW_ROWS]]
     if result.errors:
@@ -169,8 +173,8 @@ def _consent(text: str) -> bool:
                            value=short(text))) from None
 
 
-def _skills(text: str) -> list[str]:
-    slugs = parse_skills(text)
+def _skills(text: str, aliases: dict[str, str] | None = None) -> list[str]:
+    slugs = parse_skills(text, aliases)
     for slug in slugs:
         if len(slug) > 80:
             raise CellError(_l("The skill “%(value)s” is longer than %(limit)d characters.",
@@ -257,7 +261,8 @@ def _parsers(scope: str | None) -> dict[str, Callable[[str], object]]:
         "date_of_birth": memo(_birth_date),
         "available_from": memo(date_parser(PLANNED, "available_from")),
         "gender": memo(_gender), "province": memo(_province(scope)),
-        "field": memo(parse_field), "skills": memo(_skills),
+        "field": memo(parse_field),
+        "skills": memo(functools.partial(_skills, aliases=skill_aliases())),
         "japanese_level": memo(parse_japanese_level), "training_hours": _hours,
         "experience_years": _years, "preferred_prefectures": memo(_prefectures),
         "email": parse_email, "phone": parse_phone, "consent": memo(_consent),
