@@ -43,8 +43,7 @@ def record_impressions(job: JobOrder, user, cards: Iterable[Mapping], *,
              "shown_at": now}
             for card in cards if int(card["trainee_id"]) not in recent]
     if rows:
-        db.session.execute(sa.insert(Impression), rows)
-    db.session.commit()
+        db.session.execute(sa.insert(Impression), rows)  # the request commits
     return len(rows)
 
 
@@ -62,5 +61,4 @@ def mark_opened(job: JobOrder, trainee_id: int, user, *, now: datetime | None = 
     result = db.session.execute(
         sa.update(Impression).where(Impression.id == latest, Impression.opened_at.is_(None))
         .values(opened_at=now or utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
     return result.rowcount > 0
