@@ -303,6 +303,6 @@ def add_doc(dispatch, kind, *, number="N-1", issued_on=None, expires_on=_FAR) ->
 
 
 def add_all_documents(dispatch) -> None:
-    """Every document a dispatch needs up to departure."""
-    for kind in ("coe", "passport", "visa", "flight"):
+    """Every document a dispatch needs up to departure (the TB certificate for coe_applied)."""
+    for kind in ("tb_certificate", "coe", "passport", "visa", "flight"):
         add_doc(dispatch, kind)

@@ -137,6 +137,18 @@ MATRIX = [
     # A document read through a dispatch it does not belong to: 404 even for admin.
     ("dispatch.document_file", "GET",
      "/dispatch/{foreign_dispatch}/documents/{document}/file", _foreign(admin=NOT_FOUND)),
+    # Replace and withdraw: who may record the document (a dispatch's paper: its movers;
+    # the department reads it but may not change it). A contract needs no field: the empty
+    # replacement is recorded (302); a withdrawal without its reason is shown again (200).
+    ("dispatch.replace_document", "POST", "/dispatch/{dispatch}/documents/{document}/replace",
+     _dispatch(FORBIDDEN) | {"admin": REDIRECT, "agency": REDIRECT}),
+    ("dispatch.replace_document", "POST",
+     "/dispatch/{foreign_dispatch}/documents/{document}/replace", _foreign(admin=NOT_FOUND)),
+    ("dispatch.withdraw_document", "POST",
+     "/dispatch/{dispatch}/documents/{document}/withdraw",
+     _dispatch(FORBIDDEN) | {"admin": OK, "agency": OK}),
+    ("dispatch.withdraw_document", "POST",
+     "/dispatch/{foreign_dispatch}/documents/{document}/withdraw", _foreign(admin=NOT_FOUND)),
     ("dispatch.import_upload", "GET", "/dispatch/import", _movers()),
     ("dispatch.import_confirm", "POST", "/dispatch/import/confirm", _movers(REDIRECT)),
     ("dispatch.import_template", "GET", "/dispatch/import/template.csv", _movers()),

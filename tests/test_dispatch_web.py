@@ -130,6 +130,10 @@ def test_board_filters(client, login, world, make_dispatch, make_org):
     # A passport expiring in ten days, for the expiring filter.
     db.session.add(Document(trainee_id=training.trainee_id, kind="passport", number="C123",
                             expires_on=date.today() + timedelta(days=10)))
+    # training → coe_applied needs a TB certificate valid today (not watched for expiry).
+    db.session.add(Document(trainee_id=training.trainee_id, kind="tb_certificate",
+                            issued_on=date.today() - timedelta(days=5),
+                            expires_on=date.today() + timedelta(days=175)))
     db.session.commit()
     login(world["users"]["agency"])
 

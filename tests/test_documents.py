@@ -229,7 +229,7 @@ def test_closed_dispatches_and_replaced_documents_are_ignored(board):
 
 
 def test_after_departure_only_passport_and_visa_matter(board):
-    d = board(stage="deployed", planned_departure=TODAY - timedelta(days=200))
+    d = board(stage="departed", planned_departure=TODAY - timedelta(days=200))
     add_doc(d, "coe", number="C", expires_on=TODAY - timedelta(days=100))
     add_doc(d, "tb_certificate", number="T", expires_on=TODAY + timedelta(days=3))
     add_doc(d, "visa", number="V", expires_on=TODAY + timedelta(days=20))

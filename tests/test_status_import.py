@@ -86,6 +86,7 @@ def test_dry_run_writes_nothing(runner, tmp_path, two):
 
 def test_bad_rows_write_nothing_and_every_bad_line_is_named(runner, tmp_path, two):
     first, second = two
+    add_doc(first, "tb_certificate", number="TB-1")  # for line 7 (coe_applied)
     future = (TODAY + timedelta(days=10)).isoformat()
     path = csv_file(tmp_path,
                     f"VN-001,{job(first)},contracted,,\n"                 # 2: fine
@@ -118,7 +119,8 @@ def test_documents_make_the_move_possible(tmp_path, two):
              "stage": stage} for stage in ("contracted", "training", "coe_applied",
                                            "coe_issued")]
     assert not import_statuses(rows, dry_run=True).ok
-    add_doc(first, "coe", number="COE-1")
+    add_doc(first, "tb_certificate", number="TB-1")
+    add_doc(first, "coe", number="COE-1", issued_on=TODAY)  # not before the application
     result = import_statuses(rows)
     assert result.ok and result.created == 4 and result.updated == 1
     assert [p["action"] for p in result.preview] == ["move"] * 4

@@ -150,6 +150,15 @@ class Document(db.Model):
 
     dispatch: Mapped[Dispatch | None] = relationship()
     trainee: Mapped[Trainee | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
+    replaced_by: Mapped["Document | None"] = relationship(remote_side=[id])
+
+    @property
+    def is_current(self) -> bool:
+        """Whether it counts (for the stage rules and the expiry warnings): not replaced,
+        not withdrawn. A row not flushed yet has no status: it is current."""
+        return (self.status or "current") == "current"
 
 
 # -- the audit trail is append-only -------------------------------------------------------------

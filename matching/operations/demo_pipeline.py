@@ -230,9 +230,13 @@ def _documents(stage: str, on: date, plan: Plan, rng: random.Random, today: date
             # An old passport, to be renewed before the visa application.
             expires = today + timedelta(days=EXPIRING_IN["passport"])
             yield "passport", _passport(rng, expires - timedelta(days=PASSPORT_VALID_DAYS))
-    elif stage == "coe_applied" and plan.expiring != "passport":
-        # The COE application needs a copy of the passport.
-        yield "passport", _passport(rng, on - timedelta(days=100 + rng.randrange(1400)))
+    elif stage == "coe_applied":
+        # Japan's pre-entry TB screening: the clearance certificate goes with the application.
+        yield "tb_certificate", _fields(f"TB-{rng.randrange(10**6):06d}",
+                                        on - timedelta(days=7 + rng.randrange(30)))
+        if plan.expiring != "passport":
+            # The COE application needs a copy of the passport.
+            yield "passport", _passport(rng, on - timedelta(days=100 + rng.randrange(1400)))
     elif stage == "coe_issued":
         expires = on + timedelta(days=COE_VALID_DAYS) if plan.expiring == "coe" else None
         yield "coe", _fields(f"EN{on.year}{rng.randrange(10**7):07d}", on, expires)

@@ -57,6 +57,9 @@ from matching.operations.documents import (
     document_problems,
     lazy_date,
     missing_documents,
+    replace_document,
+    stage_dates,
+    withdraw_document,
 )
 from matching.operations.errors import DispatchError
 from matching.operations.expiry import ExpiringDocument, expiring_documents
@@ -73,7 +76,8 @@ __all__ = ["ENDED_BEFORE_DEPARTURE", "EXITS", "EXIT_FROM", "FIRST_STAGE", "FORWA
            "ExpiringDocument", "StaleDispatch", "add_document", "allowed_moves", "check_move",
            "clean_note", "create_dispatch", "dispatch_documents", "dispatch_for",
            "document_file_path", "expiring_documents", "missing_documents", "move_dispatch",
-           "move_refusal", "targets", "update_dispatch", "write_move"]
+           "move_refusal", "replace_document", "stage_dates", "targets", "update_dispatch",
+           "withdraw_document", "write_move"]
 
 #: stage -> the next one (selected → contracted … deployed → completed).
 FORWARD: dict[str, str] = dict(zip(STAGES, STAGES[1:], strict=False))
@@ -164,18 +168,21 @@ def check_move(dispatch: Dispatch, to_stage: str, user, *, on: date | None = Non
     dispatch's for the documents' check."""
     refusal = move_refusal(dispatch, dispatch.stage, to_stage, user, on=on or date.today(),
                            last_on=_last_on(dispatch),
-                           planned_departure=planned_departure or dispatch.planned_departure)
+                           planned_departure=planned_departure or dispatch.planned_departure,
+                           stage_dates=stage_dates(dispatch))
     if refusal is not None:
         raise refusal
 
 
 def move_refusal(dispatch: Dispatch, from_stage: str, to_stage: str, user, *, on: date,
                  last_on: date | None, planned_departure: date | None,
-                 documents: list[Document] | None = None) -> DispatchError | None:
+                 documents: list[Document] | None = None,
+                 stage_dates: dict[str, date] | None = None) -> DispatchError | None:
     """Why a move of ``dispatch`` from ``from_stage`` is refused, or None.
 
     Explicit state, so that the status importer can check a file's rows one after another
-    on a simulated stage; ``documents`` default to the dispatch's and its trainee's.
+    on a simulated stage; ``documents`` default to the dispatch's and its trainee's;
+    ``stage_dates`` (stage -> day reached) tell when the COE was applied for.
     """
     if user is not None and not access.can_move_dispatch(user, dispatch):
         return DispatchError(_l("Only the dispatch agency or an administrator can move this "
@@ -191,11 +198,12 @@ def move_refusal(dispatch: Dispatch, from_stage: str, to_stage: str, user, *, on
                                 "dispatch, on %(previous)s.", date=lazy_date(on),
                                 previous=lazy_date(last_on)), code="bad_date", field="happened_on")
     problems = document_problems(dispatch, to_stage, on=on,
-                                  planned_departure=planned_departure, documents=documents)
+                                  planned_departure=planned_departure, documents=documents,
+                                  stage_dates=stage_dates)
     if problems:
         errors = [error for _kind, error in problems]
-        code = ("missing_document" if any(e.code == "missing_document" for e in errors)
-                else "expired_document")
+        code = next((c for c in ("missing_document", "expired_document")
+                     if any(e.code == c for e in errors)), errors[0].code)
         return DispatchError(_Joined([e.message for e in errors]), code=code)
     return None
 

@@ -2,10 +2,12 @@
 
 Watched kinds: passport, COE, visa, tuberculosis and language certificates. A document is
 reported when it expires within ``days`` days (or has expired), or before its dispatch's
-planned departure. Once a worker has left (departed, deployed), only the passport and the
-visa still matter: the stay depends on them. A document replaced by a newer one of the same
-kind and owner (a later expiry date) is no longer reported. Closed dispatches (completed or
-exited) are ignored.
+planned departure. Only current documents count: one replaced (``superseded``) or withdrawn
+is history, and so is one of the same kind and owner with a later expiry date recorded
+beside it. The TB certificate matters until the COE application it is filed with; once the
+worker has left (departed), only the passport and the visa still matter. Warnings stop once
+the worker is at work (deployed: the employer follows the residence card from there) and
+for closed dispatches (completed or exited).
 """
 
 from dataclasses import dataclass
@@ -24,6 +26,9 @@ __all__ = ["EXPIRY_KINDS", "ExpiringDocument", "expiring_documents"]
 EXPIRY_KINDS = ("passport", "coe", "visa", "tb_certificate", "language_certificate")
 #: After departure only these still matter.
 POST_DEPARTURE_KINDS = ("passport", "visa")
+#: Kinds needed only until a given stage is reached: the TB certificate for the COE
+#: application.
+NEEDED_BEFORE = {"tb_certificate": STAGES[:STAGES.index("coe_applied")]}
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,9 @@ class ExpiringDocument:
         return self.document.expires_on
 
 
-_DEPARTED = ("departed", "deployed")
-_OPEN = tuple(s for s in STAGES if s != "completed")
+_DEPARTED = ("departed",)
+#: Watched stages: open, and the worker not at work yet.
+_OPEN = STAGES[:STAGES.index("deployed")]
 
 
 def expiring_documents(*, days: int = 30, dispatches_stmt=None,
@@ -72,7 +78,8 @@ def expiring_documents(*, days: int = 30, dispatches_stmt=None,
     horizon = today + timedelta(days=days)
     newer = aliased(Document)
     superseded = sa.select(newer.id).where(
-        newer.kind == Document.kind, newer.expires_on > Document.expires_on,
+        newer.kind == Document.kind, newer.status == "current",
+        newer.expires_on > Document.expires_on,
         sa.or_(sa.and_(Document.dispatch_id.is_not(None),
                        newer.dispatch_id == Document.dispatch_id),
                sa.and_(Document.trainee_id.is_not(None),
@@ -85,7 +92,9 @@ def expiring_documents(*, days: int = 30, dispatches_stmt=None,
         .join(Dispatch, sa.or_(Document.dispatch_id == Dispatch.id,
                                Document.trainee_id == Dispatch.trainee_id))
         .where(Dispatch.stage.in_(_OPEN), Document.kind.in_(EXPIRY_KINDS),
-               Document.expires_on.is_not(None), ~superseded,
+               Document.expires_on.is_not(None), Document.status == "current", ~superseded,
+               *(sa.or_(Document.kind != kind, Dispatch.stage.in_(stages))
+                 for kind, stages in NEEDED_BEFORE.items()),
                sa.or_(Dispatch.stage.not_in(_DEPARTED), Document.kind.in_(POST_DEPARTURE_KINDS)),
                sa.or_(Document.expires_on <= horizon, before_departure))
         .order_by(Document.expires_on, Dispatch.id, Document.id)

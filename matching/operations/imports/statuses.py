@@ -23,12 +23,15 @@ from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from matching import access
 from matching.extensions import db
 from matching.i18n import _l
+from matching.labels import STAGE_LABELS
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
 from matching.operations.dispatch import NOTE_LIMIT, move_refusal, write_move
 from matching.operations.imports.parsing import (
@@ -47,7 +50,7 @@ from matching.operations.imports.parsing import (
     short,
     text_parser,
 )
-from matching.vocab import fold
+from matching.vocab.folding import fold_key
 
 __all__ = ["STATUS_COLUMNS", "import_statuses"]
 
@@ -59,7 +62,7 @@ KNOWN_COLUMNS = STATUS_COLUMNS + STATUS_OPTIONAL_COLUMNS
 PREVIEW_ROWS = 20
 #: A row refused for these reasons still moves the simulated stage, so that the next rows
 #: of the same dispatch are judged on their own (one mistake, one message).
-_CONTINUE_AFTER = ("bad_date", "missing_document", "expired_document")
+_CONTINUE_AFTER = ("bad_date", "missing_document", "expired_document", "document_date")
 FORMAT = TableFormat(KNOWN_COLUMNS, STATUS_COLUMNS,
                      no_rows=_l("The file has a header row but no status updates."))
 
@@ -106,18 +109,38 @@ def import_statuses(rows, *, user=None, dry_run: bool = False,
 # -- rows and cells -------------------------------------------------------------------------
 
 
-def _stage(text: str) -> str:
-    stage = "_".join(fold(text).replace("-", " ").split())
-    if stage not in STAGES and stage not in EXITS:
-        raise CellError(_l("Unknown stage “%(value)s”; use one of %(stages)s.",
-                           value=short(text), stages=", ".join(STAGES + EXITS)))
-    return stage
+def stage_names() -> dict[str, str]:
+    """Folded name -> stage code: each code, and its label in every language of the site
+    ("Đã xuất cảnh", "出国済み", "Departed"), diacritics, case, spaces and punctuation
+    folded away. A name two stages share in some language is left out (ambiguous)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    for code in STAGES + EXITS:
+        names[fold_key(code)].add(code)
+    for locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            for code, label in STAGE_LABELS.items():
+                names[fold_key(str(label))].add(code)
+    return {name: codes.pop() for name, codes in names.items() if len(codes) == 1 and name}
+
+
+def _stage_parser() -> Callable[[str], str]:
+    names = stage_names()
+
+    def parse(text: str) -> str:
+        stage = names.get(fold_key(text))
+        if stage is None:
+            raise CellError(_l("Unknown stage “%(value)s”; use one of %(stages)s, or the "
+                               "stage's name as the site shows it.",
+                               value=short(text), stages=", ".join(STAGES + EXITS)))
+        return stage
+    return parse
 
 
 def _parsers() -> dict[str, Callable[[str], object]]:
     """Fresh (memoised) parsers for one import, keyed by column."""
     return {"trainee_external_id": text_parser(64), "job_order_external_id": text_parser(64),
-            "stage": memo(_stage), "date": memo(parse_date), "note": text_parser(NOTE_LIMIT),
+            "stage": memo(_stage_parser()), "date": memo(parse_date),
+            "note": text_parser(NOTE_LIMIT),
             "trainee_province": memo(parse_province)}
 
 
@@ -204,10 +227,12 @@ def _simulate(parsed, user, errors: list[RowError]) -> tuple[list[tuple], list[d
     to write (line, dispatch, stage, date, note) and the preview."""
     dispatches, documents, history = _load(sorted({v["dispatch_id"] for _, v in parsed}))
     state = {}  # dispatch id -> [stage, date of the latest step, stages reached]
+    reached_on: dict[int, dict[str, date]] = {}  # dispatch id -> stage -> day reached
     for dispatch_id, dispatch in dispatches.items():
         events = history.get(dispatch_id, [])
         state[dispatch_id] = [dispatch.stage, max((on for _, on in events), default=None),
                               {stage for stage, _ in events} | {dispatch.stage}]
+        reached_on[dispatch_id] = dict(events)
     today = date.today()
     moves, preview = [], []
     for line, values in parsed:
@@ -222,7 +247,8 @@ def _simulate(parsed, user, errors: list[RowError]) -> tuple[list[tuple], list[d
             continue
         refusal = move_refusal(dispatch, stage, target, user, on=on, last_on=last_on,
                                planned_departure=dispatch.planned_departure,
-                               documents=documents.get(dispatch.id, []))
+                               documents=documents.get(dispatch.id, []),
+                               stage_dates=reached_on[dispatch.id])
         if refusal is not None:
             errors.append(RowError(line, "date" if refusal.code == "bad_date" else "stage",
                                    refusal.message))
@@ -231,6 +257,7 @@ def _simulate(parsed, user, errors: list[RowError]) -> tuple[list[tuple], list[d
         if refusal is None or refusal.code != "bad_date":
             last_on = max(on, last_on) if last_on else on
         state[dispatch.id] = [target, last_on, reached | {target}]
+        reached_on[dispatch.id].setdefault(target, on)
         if refusal is None:
             moves.append((line, dispatch, target, on, values.get("note")))
             preview.append(dict(row, action="move"))

@@ -127,9 +127,15 @@ class DocumentForm(Form):
         FileAllowed(DOCUMENT_EXTENSIONS, _l("Only PDF, JPEG and PNG files can be attached."))])
     submit = SubmitField(_l("Add the document"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, replacing=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(code, document_kind_label(code)) for code in DOCUMENT_KINDS]
+        #: The document this form replaces (same kind: the only choice), or None.
+        self.replacing = replacing
+        kinds = (replacing.kind,) if replacing is not None else DOCUMENT_KINDS
+        self.kind.choices = [(code, document_kind_label(code)) for code in kinds]
+        if replacing is not None:
+            self.kind.data = replacing.kind
+            self.submit.label.text = str(_l("Record the new document"))
 
     def validate_expires_on(self, field):
         if field.data and self.issued_on.data and field.data < self.issued_on.data:
@@ -140,3 +146,12 @@ class DocumentForm(Form):
         return {"kind": self.kind.data, "number": self.number.data or None,
                 "issued_on": self.issued_on.data, "expires_on": self.expires_on.data,
                 "upload": upload}
+
+
+class WithdrawDocumentForm(Form):
+    """Withdraw a document recorded by mistake: it stays in the history with the reason."""
+
+    reason = TextAreaField(_l("Why is it withdrawn?"), filters=STRIP, validators=[
+        InputRequired(_l("Say why the document is withdrawn.")),
+        Length(max=500, message=_l("The reason can have at most %(max)d characters."))])
+    submit = SubmitField(_l("Withdraw the document"))

@@ -20,7 +20,7 @@ from matching import access
 from matching.extensions import db
 from matching.i18n import fmt_list
 from matching.labels import document_kind_label, stage_label
-from matching.models import STAGES, Dispatch, StatusEvent
+from matching.models import STAGES, Dispatch, Document, StatusEvent
 from matching.operations import dispatch as ops
 from matching.web.dispatch import bp, queries
 from matching.web.dispatch.forms import (
@@ -28,6 +28,7 @@ from matching.web.dispatch.forms import (
     DocumentForm,
     MoveForm,
     PlannedDepartureForm,
+    WithdrawDocumentForm,
 )
 from matching.web.forms import show_refusal
 
@@ -100,9 +101,21 @@ def _load(dispatch_id: int) -> Dispatch:
 
 
 def _render_view(dispatch: Dispatch, *, move_form=None, document_form=None, status=200,
-                 stale=None):
+                 stale=None, replace_form=None, withdraw_form=None, withdrawing=None):
     can_move = access.can_move_dispatch(current_user, dispatch)
-    documents = db.session.scalars(access.dispatch_documents_select(current_user, dispatch)).all()
+    documents = db.session.scalars(
+        access.dispatch_documents_select(current_user, dispatch).options(
+            selectinload(Document.created_by), selectinload(Document.withdrawn_by),
+            selectinload(Document.replaced_by).selectinload(Document.created_by))).all()
+    # Who may replace or withdraw what: the dispatch's papers whoever moves it; the worker's
+    # own papers also their department (``access.can_record_document``).
+    recordable = set()
+    if any(d.is_current for d in documents):
+        own_papers = access.can_record_document(current_user, None, dispatch.trainee)
+        recordable = {d.id for d in documents if d.is_current and (
+            can_move if d.dispatch_id is not None else own_papers)}
+    if recordable and withdraw_form is None:
+        withdraw_form = WithdrawDocumentForm(formdata=None)
     moves, requirements, edit_form = [], [], None
     if can_move:
         moves = ops.allowed_moves(dispatch, current_user)
@@ -115,16 +128,28 @@ def _render_view(dispatch: Dispatch, *, move_form=None, document_form=None, stat
                          ops.missing_documents(dispatch, to))
                         for to in moves if to in STAGES]
     return render_template("dispatch/view.html", dispatch=dispatch, events=dispatch.events,
-                           documents=documents, can_move=can_move, moves=moves,
+                           documents=[d for d in documents if d.is_current],
+                           history=[d for d in documents if not d.is_current],
+                           recordable=recordable, replace_form=replace_form,
+                           withdraw_form=withdraw_form, withdrawing=withdrawing,
+                           can_move=can_move, moves=moves,
                            requirements=requirements, move_form=move_form,
                            document_form=document_form, edit_form=edit_form,
                            stale=stale), status
 
 
 @bp.route("/<bigid:dispatch_id>")
-@access.roles_required(*READERS)
+@access.roles_required(*access.DISPATCH_READERS)
 def view(dispatch_id: int):
-    return _render_view(_load(dispatch_id))
+    dispatch = _load(dispatch_id)
+    replace_form = None
+    replacing = request.args.get("replace", type=int)
+    if replacing is not None:
+        # "Replace" opens the document form for that kind; the POST checks everything again.
+        document = _recordable_document(dispatch, replacing, missing_ok=True)
+        if document is not None:
+            replace_form = DocumentForm(formdata=None, replacing=document)
+    return _render_view(dispatch, replace_form=replace_form)
 
 
 def _movable(dispatch_id: int) -> Dispatch:
@@ -215,8 +240,73 @@ def add_document(dispatch_id: int):
     return _render_view(dispatch, document_form=form)
 
 
+def _recordable_document(dispatch: Dispatch, document_id: int, *, missing_ok: bool = False
+                         ) -> Document | None:
+    """A current document shown on ``dispatch``'s page that the user may replace or withdraw:
+    404 when not shown to them, 403 when they may not record it."""
+    document = db.session.scalar(access.dispatch_documents_select(current_user, dispatch)
+                                 .where(Document.id == document_id))
+    if document is None or (missing_ok and not document.is_current):
+        if missing_ok:
+            return None
+        abort(404)
+    owner_dispatch = dispatch if document.dispatch_id is not None else None
+    if not access.can_record_document(current_user, owner_dispatch,
+                                      None if owner_dispatch else dispatch.trainee):
+        if missing_ok:
+            return None
+        abort(403)
+    return document
+
+
+@bp.route("/<bigid:dispatch_id>/documents/<bigid:document_id>/replace", methods=["POST"])
+@access.roles_required(*access.DISPATCH_READERS)
+def replace_document(dispatch_id: int, document_id: int):
+    """Record the new version of a document; the old one stays in the history."""
+    dispatch = _load(dispatch_id)
+    old = _recordable_document(dispatch, document_id)
+    form = DocumentForm(replacing=old)
+    if form.validate_on_submit():
+        try:
+            ops.replace_document(current_user, old, number=form.number.data or None,
+                                 issued_on=form.issued_on.data,
+                                 expires_on=form.expires_on.data,
+                                 upload=form.document_data()["upload"])
+        except ops.DispatchError as err:
+            if err.code == "stale":
+                db.session.rollback()
+                flash(str(err.message), "warning")
+                return redirect(url_for(".view", dispatch_id=dispatch_id, _anchor="documents"))
+            show_refusal(form, err)
+        else:
+            flash(_("The document “%(kind)s” has been replaced; the previous one is kept in "
+                    "the history.", kind=document_kind_label(old.kind)), "success")
+            return redirect(url_for(".view", dispatch_id=dispatch.id, _anchor="documents"))
+    return _render_view(dispatch, replace_form=form)
+
+
+@bp.route("/<bigid:dispatch_id>/documents/<bigid:document_id>/withdraw", methods=["POST"])
+@access.roles_required(*access.DISPATCH_READERS)
+def withdraw_document(dispatch_id: int, document_id: int):
+    """Withdraw a document recorded by mistake, with the reason."""
+    dispatch = _load(dispatch_id)
+    document = _recordable_document(dispatch, document_id)
+    form = WithdrawDocumentForm()
+    if form.validate_on_submit():
+        try:
+            ops.withdraw_document(current_user, document, form.reason.data)
+        except ops.DispatchError as err:
+            db.session.rollback()
+            flash(str(err.message), "warning" if err.code == "stale" else "error")
+            return redirect(url_for(".view", dispatch_id=dispatch_id, _anchor="documents"))
+        flash(_("The document “%(kind)s” has been withdrawn; it stays in the history.",
+                kind=document_kind_label(document.kind)), "success")
+        return redirect(url_for(".view", dispatch_id=dispatch.id, _anchor="documents"))
+    return _render_view(dispatch, withdraw_form=form, withdrawing=document.id)
+
+
 @bp.route("/<bigid:dispatch_id>/documents/<bigid:document_id>/file")
-@access.roles_required(*READERS)
+@access.roles_required(*access.DISPATCH_READERS)
 def document_file(dispatch_id: int, document_id: int):
     """Download a document's file: anyone who may see the dispatch; never cached."""
     dispatch, document = access.get_dispatch_document_or_404(current_user, dispatch_id,

@@ -7,6 +7,7 @@ for writes and renders; the shared list query lives in ``queries``.
 import logging
 from datetime import date
 
+import sqlalchemy as sa
 from flask import (
     abort,
     current_app,
@@ -19,13 +20,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from matching import access
-from matching.models import Trainee
+from matching.extensions import db
+from matching.models import Dispatch, Trainee
 from matching.operations import registry
+from matching.operations.dispatch import OPEN_STAGES
 from matching.operations.registry import RegistryError
-from matching.vocab import SKILL_CATALOGUE
 from matching.web.downloads import attachment
 from matching.web.forms import EmptyForm, show_refusal
 from matching.web.params import paginate
@@ -80,7 +82,7 @@ def export():
 def _render_form(form: TraineeForm, trainee: Trainee | None):
     return render_template(
         "trainees/form.html", form=form, trainee=trainee,
-        skill_hints=SKILL_CATALOGUE, schools=queries.schools_in_scope(current_user),
+        schools=queries.schools_in_scope(current_user),
         own_province=current_user.province if current_user.role == "department" else None,
     )
 
@@ -110,6 +112,9 @@ def edit(trainee_id: int):
         abort(403)
     form = TraineeForm(data=trainee_form_data(trainee), user=current_user, editing=True)
     if form.validate_on_submit():
+        confirm = _consent_confirmation(trainee, form)
+        if confirm is not None:
+            return confirm
         try:
             registry.update_trainee(trainee, form.registry_data(), current_user)
         except RegistryError as err:
@@ -118,6 +123,24 @@ def edit(trainee_id: int):
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".view", trainee_id=trainee.id))
     return _render_form(form, trainee)
+
+
+def _consent_confirmation(trainee: Trainee, form: TraineeForm):
+    """The confirmation page when the consent goes from yes to no while a dispatch of the
+    trainee is open (it says what changes and what does not), else None. Confirming sends
+    the same form again with ``confirm_consent``."""
+    if not trainee.consent or form.consent.data or request.form.get("confirm_consent") == "yes":
+        return None
+    dispatches = db.session.scalars(
+        sa.select(Dispatch).where(Dispatch.trainee_id == trainee.id,
+                                  Dispatch.stage.in_(OPEN_STAGES))
+        .options(joinedload(Dispatch.job_order), joinedload(Dispatch.agency))).all()
+    if not dispatches:
+        return None
+    fields = [(name, value) for name, values in request.form.lists() for value in values
+              if name != "confirm_consent"]
+    return render_template("trainees/confirm_consent.html", trainee=trainee,
+                           dispatches=dispatches, fields=fields)
 
 
 # -- view and certificates -----------------------------------------------------------------
