@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from matching.timezones import user_timezone, zone_label
 from matching.vocab import field_name, prefecture_name, province_name
+from matching.vocab.skills import skill_choices, skill_label
 
 LANG_COOKIE = "lang"
 
@@ -188,6 +189,9 @@ TEMPLATE_GLOBALS = {
     "field_name": lambda code: field_name(code, locale_code()),
     "province_name": lambda code: province_name(code, locale_code()),
     "prefecture_name": lambda code: prefecture_name(code, locale_code()),
+    # A vocabulary skill by its label in the reader's language; a custom one as stored.
+    "skill_name": lambda code: skill_label(code, locale_code()),
+    "skill_choices": lambda: skill_choices(locale_code()),
 }
 TEMPLATE_FILTERS = {"date": fmt_date, "datetime": fmt_datetime, "day": fmt_day,
                     "number": fmt_number, "yen": fmt_yen}

@@ -164,6 +164,8 @@ MATRIX = [
     ("admin.user_new", "GET", "/admin/users/new", _admin_only()),
     ("admin.user_edit", "GET", "/admin/users/{user}/edit", _admin_only()),
     ("admin.fairness", "GET", "/admin/fairness", _admin_only()),
+    ("admin.skills", "GET", "/admin/skills", _admin_only()),
+    ("admin.skill_map", "POST", "/admin/skills/map", _admin_only(REDIRECT)),
 ]
 
 

@@ -71,6 +71,10 @@ def _import_file(path, import_rows, dry_run):
                                   progress=lambda done: bar.update(done - bar.pos))
     else:
         result = import_table(header, rows, import_rows, dry_run=dry_run)
+    # Warnings do not stop the import (a custom skill is kept as typed): said, then applied.
+    for warning in result.warnings:
+        click.echo(f"warning: line {warning.line}, {warning.column}: {warning.message}",
+                   err=True)
     for error in result.errors:
         where = f"line {error.line}, {error.column}" if error.column else f"line {error.line}"
         click.echo(f"{where}: {error.message}", err=True)

@@ -21,6 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode
 
 from matching.vocab import FIELDS, PREFECTURES, PROVINCES, fold
+from matching.vocab.skills import skill_label
 
 _FONTS = Path(__file__).parent / "fonts"
 _FONT = "NotoSansJP"
@@ -146,10 +147,11 @@ def licence_rows(trainee) -> list[tuple[str, str, str, str]]:
 
 
 def motivation_text(trainee) -> str:
-    """The 志望の動機、特技… box: field, skills (their slugs) and training hours."""
+    """The 志望の動機、特技… box: field, skills (their Japanese labels; a custom skill as
+    typed) and training hours."""
     lines = [f"希望分野：{_field_ja(trainee.field)}"]
     if trainee.skills:
-        lines.append("技能：" + "、".join(s.slug for s in trainee.skills))
+        lines.append("技能：" + "、".join(skill_label(s.slug, "ja") for s in trainee.skills))
     if trainee.training_hours:
         lines.append(f"訓練時間：{trainee.training_hours}時間")
     return "\n".join(lines)

@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy.exc import IntegrityError
@@ -165,6 +166,12 @@ class ImportPages:
         if not result.ok:
             return self.preview(result, filename)
         flash(self.done_message(result), "success")
+        if result.warnings:
+            flash(ngettext("%(num)d skill was not in the vocabulary and was kept as typed "
+                           "(a custom skill); an administrator can map it onto the vocabulary.",
+                           "%(num)d skills were not in the vocabulary and were kept as typed "
+                           "(custom skills); an administrator can map them onto the vocabulary.",
+                           len({str(w.message) for w in result.warnings})), "warning")
         return redirect(url_for(f"{self.blueprint}.{self.done_endpoint}"))
 
     def preview(self, result: ImportResult, filename: str) -> str:

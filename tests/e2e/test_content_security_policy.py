@@ -34,12 +34,12 @@ def test_skill_hints_and_confirmations_run_from_static_files(page, world):  # no
     users, ids = world
     log_in(page, users["employer"].email, PASSWORD)
 
-    # The job order form suggests the chosen field's skills (static/js/job-skills.js).
+    # The job order form offers the chosen field's skills (static/js/skill-picker.js).
     page.goto("/jobs/new")
     page.select_option("#field", "food_manufacturing")
-    hint = page.locator(".skill-hints").first
-    expect(hint).to_be_visible()
-    hint.locator("button.tag").first.click()
+    page.click("#required_skills-search")
+    expect(page.locator("#required_skills-options")).to_be_visible()
+    page.locator("#required_skills-options [role=option]").first.click()
     expect(page.locator("#required_skills")).not_to_have_value("")
 
     # Closing a job order asks first (static/js/confirm.js); dismissing keeps it open.

@@ -22,15 +22,19 @@ def test_department_registers_and_finds_trainee(page, make_user):
     page.fill("#date_of_birth", "2001-03-15")
     page.select_option("#gender", "F")
     page.select_option("#field", "nursing_care")
-    page.fill("#skills", "dementia care; Meal assistance")
+    # The skill picker: typed without diacritics, chosen with Enter.
+    for typed in ("sa sut tri tue", "ho tro an"):
+        page.fill("#skills-search", typed)
+        page.press("#skills-search", "Enter")
+    expect(page.locator("#skills")).to_have_value("dementia-care; meal-assistance")
     page.select_option("#japanese_level", "N4")
     page.fill("#training_hours", "640")
     page.fill("#school", "Trường Cao đẳng Y tế Nghệ An")
     page.click("main form [type=submit]")
 
-    # Saved: the trainee page shows the name exactly as typed and the normalised skills.
+    # Saved: the trainee page shows the name exactly as typed and the skills in Vietnamese.
     expect(page.locator("h1")).to_contain_text("Nguyễn Thị Ánh Tuyết")
-    expect(page.locator("main")).to_contain_text("dementia-care")
+    expect(page.locator("main")).to_contain_text("Chăm sóc người sa sút trí tuệ")
     expect(page.locator("main")).to_contain_text("Điều dưỡng")
 
     # A search typed without diacritics finds her.

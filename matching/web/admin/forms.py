@@ -2,7 +2,16 @@
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from matching.extensions import db
@@ -14,7 +23,8 @@ from matching.operations.accounts import (
     ORG_CODE_RE,
     PROVINCIAL_KINDS,
 )
-from matching.vocab import PROVINCES, fold
+from matching.vocab import FIELDS, PROVINCES, field_name, fold
+from matching.vocab.skills import skills_for_field
 from matching.web.forms import FilterForm, Form, timezone_choices, valid_timezone
 from matching.web.params import optional_id
 
@@ -155,3 +165,20 @@ class UserFilterForm(FilterForm):
         self.organisation.choices = [("", _("All organisations"))] + [
             (str(org_id), text)
             for options in organisation_choices().values() for org_id, text in options]
+
+
+class SkillMappingForm(Form):
+    """Map one custom skill (``custom``, hidden) onto a vocabulary skill (``code``)."""
+
+    custom = HiddenField(validators=[DataRequired()])
+    code = SelectField(_l("Vocabulary skill"), validators=[DataRequired()])
+    submit = SubmitField(_l("Map"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        locale = locale_code()
+        # Grouped by field, in the reader's language; a skill of two fields is in both.
+        self.code.choices = [SelectChoice("", _("Choose a skill…"))] + [
+            SelectChoice(s.code, s.label(locale), optgroup=field_name(f, locale))
+            for f in FIELDS for s in skills_for_field(f)
+        ]

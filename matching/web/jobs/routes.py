@@ -18,7 +18,6 @@ from matching.extensions import db
 from matching.models import DECISIONS, Decision, JobOrder, User
 from matching.operations import jobs as job_ops
 from matching.operations.jobs import JobOrderError
-from matching.vocab import SKILL_CATALOGUE
 from matching.web.forms import show_refusal
 from matching.web.jobs import bp
 from matching.web.jobs.forms import JobOrderForm, JobSearchForm, StatusForm, job_form_data
@@ -87,13 +86,9 @@ def index():
 # -- post and edit -------------------------------------------------------------------------
 
 
-#: Every catalogue skill once, for the skill inputs' suggestion list.
-ALL_SKILLS = sorted({slug for slugs in SKILL_CATALOGUE.values() for slug in slugs})
-
-
 def _render_form(form: JobOrderForm, job: JobOrder | None):
-    return render_template("jobs/form.html", form=form, job=job, skill_hints=SKILL_CATALOGUE,
-                           all_skills=ALL_SKILLS)
+    # The skill vocabulary comes with the template (_skill_picker.html, skill_choices).
+    return render_template("jobs/form.html", form=form, job=job)
 
 
 @bp.route("/new", methods=["GET", "POST"])
