@@ -129,7 +129,10 @@
         return !query || skill.keys.some(function (k) { return k.indexOf(query) !== -1; });
       }).slice(0, MAX_OPTIONS);
       var typed = search.value.trim();
-      if (typed && !byKey[key(typed)] && chosen.indexOf(typed) === -1) {
+      var exact = typed ? byKey[key(typed)] : null;
+      if (exact && options.indexOf(exact) === -1 && chosen.indexOf(exact.code) === -1) {
+        options.push(exact);  // named exactly, though of another field
+      } else if (typed && !exact && chosen.indexOf(typed) === -1) {
         options.push({custom: typed});
       }
       list.replaceChildren();
