@@ -260,6 +260,7 @@ def test_replace_and_withdraw_on_the_dispatch_page(client, login, at, agent, mak
     dispatch = at("coe_applied")
     old = add_document(agent, dispatch=dispatch, kind="coe", number="COE-OLD", issued_on=TODAY,
                        expires_on=None, upload=FileStorage(io.BytesIO(PDF), "coe.pdf"))
+    agent.locale = "en"  # the page's words, whatever the default locale
     db.session.commit()
     login(agent)
     page = client.get(f"/dispatch/{dispatch.id}?replace={old.id}").get_data(as_text=True)
@@ -309,7 +310,7 @@ def test_withdrawing_consent_during_a_dispatch_asks_for_confirmation(client, log
                                                                       make_user):
     dispatch = at("visa_applied")
     trainee = dispatch.trainee
-    login(make_user(role="department", province="nghe-an"))
+    login(make_user(role="department", province="nghe-an", locale="en"))
     url = f"/trainees/{trainee.id}/edit"
     response = client.post(url, data=_edit_data(trainee, consent=None))
     page = html.unescape(response.get_data(as_text=True))
