@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from matching.extensions import db
 from matching.models import JobOrder
 from matching.operations.dispatch import create_dispatch
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, add_doc
 from tests.e2e.conftest import log_in
 
 
@@ -23,6 +23,10 @@ def test_agency_moves_dispatch_to_coe_issued(page, make_org, make_user, make_tra
     db.session.commit()
     trainee = make_trainee(full_name="Trần Thị Mai", external_id="NA-E2E-7")
     dispatch = create_dispatch(job, trainee, employer)
+    # Japan's pre-entry TB screening: the certificate goes with the COE application.
+    add_doc(dispatch, "tb_certificate", number="TB-E2E-7",
+            issued_on=date.today() - timedelta(days=10))
+    db.session.commit()  # create_dispatch flushes: the browser's requests need it committed
 
     log_in(page, officer.email, PASSWORD)
     page.click("nav >> text=Dispatches")
@@ -46,7 +50,8 @@ def test_agency_moves_dispatch_to_coe_issued(page, make_org, make_user, make_tra
     page.click("#add-document summary")
     page.select_option("#kind", "coe")
     page.fill("#number", "COE-2026-0042")
-    page.fill("#issued_on", (date.today() - timedelta(days=1)).isoformat())
+    # Not before the application (today): an earlier issue date is refused.
+    page.fill("#issued_on", date.today().isoformat())
     page.click("#add-document [type=submit]")
     expect(page.locator("#documents-table")).to_contain_text("COE-2026-0042")
     expect(page.locator("#requirements [data-stage=coe_issued]")).to_contain_text("present")
