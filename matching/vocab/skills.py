@@ -153,3 +153,13 @@ SKILL_CATALOGUE: dict[str, list[str]] = {
     "forestry": ["chainsaw", "logging", "planting", "forest-road-work"],
     "wood_industry": ["sawmill", "woodworking", "plywood", "lumber-grading"],
 }
+
+
+def skill_choices(locale: str | None) -> list[dict]:
+    """The vocabulary as the skill picker reads it: code, label in ``locale``, fields, and
+    every name's lookup key (so typing "tam" or "入浴" finds 入浴介助 in any language)."""
+    return [
+        {"code": s.code, "label": s.label(locale), "fields": list(s.fields),
+         "keys": sorted({skill_key(n) for n in (s.code, s.en, s.vi, s.ja, *s.aliases)})}
+        for s in sorted(SKILLS.values(), key=lambda s: s.label(locale))
+    ]
