@@ -65,7 +65,8 @@ def test_template_is_up_to_date(tmp_path):
 
     out = tmp_path / "fresh.pot"
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(PROJECT_ROOT / "babel.cfg"),
-                                "-k", "_l", "-k", "_lp:1c,2", "-o", str(out),
+                                "-k", "_l", "-k", "_lp:1c,2", "-k", "Nn_:1,2",
+                                "-o", str(out),
                                 str(PROJECT_ROOT)])
     # A message is its id *and* its context: "Selected" (decision) and "Selected" (stage).
     with out.open("rb") as fh:

@@ -21,8 +21,9 @@ def _pybabel(*args: str) -> None:
 @translate_cli.command("extract")
 def translate_extract():
     """Extract messages from code and templates into translations/messages.pot."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "_lp:1c,2", "--sort-by-file",
-             "--no-wrap", "--project", "matching", "-o", str(_POT), ".")
+    # Nn_: the singular/plural markers of matching/web/form_messages.py.
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "_lp:1c,2", "-k", "Nn_:1,2",
+             "--sort-by-file", "--no-wrap", "--project", "matching", "-o", str(_POT), ".")
 
 
 @translate_cli.command("update")

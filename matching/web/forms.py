@@ -4,6 +4,7 @@ choices built from vocabularies and labels, and how a refused operation is shown
 from flask import flash
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField, ValidationError
 from wtforms.fields import SelectChoice
 
@@ -13,6 +14,7 @@ from matching.labels import level_label
 from matching.validation import SafeText
 from matching.vocab import FIELDS, PROVINCES, fold
 from matching.vocab.languages import LEVEL_CHOICES
+from matching.web.form_messages import TRANSLATIONS
 
 INVALID_CHOICE = _l("Choose a value from the list.")
 INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
@@ -20,7 +22,34 @@ INVALID_DATE = _l("Enter a valid date (YYYY-MM-DD).")
 STRIP = [lambda v: v.strip() if isinstance(v, str) else v]
 
 
-class Form(FlaskForm):
+class TranslatedCSRF(_FlaskFormCSRF):
+    """Flask-WTF's form CSRF check, with its messages in the reader's language.
+
+    Flask-WTF raises them as plain English strings (``validate_csrf``); CSRFProtect, which
+    checks every POST first, answers with the translated error page, so a form only shows
+    these when that check is switched off."""
+
+    def validate_csrf_token(self, form, field):
+        try:
+            super().validate_csrf_token(form, field)
+        except ValidationError as e:
+            raise ValidationError(field.gettext(e.args[0])) from e
+
+
+class BaseForm(FlaskForm):
+    """The root of every form: WTForms' and Flask-WTF's built-in messages ("This field is
+    required.", "Not a valid integer value.", the CSRF ones...) come from the project's
+    catalogues (``matching.web.form_messages``), not from WTForms' own, which have no
+    Vietnamese. ``tests/test_form_messages.py`` checks that every form derives from it."""
+
+    class Meta:
+        csrf_class = TranslatedCSRF
+
+        def get_translations(self, form):
+            return TRANSLATIONS
+
+
+class Form(BaseForm):
     """The base of every form that stores what it is given: each text field refuses control
     and bidi-override characters (``matching.validation.SafeText``), and only a textarea
     may hold tabs and line breaks. Added here, so that a new field cannot forget it."""
@@ -36,11 +65,11 @@ class Form(FlaskForm):
             return super().bind_field(form, unbound_field, options)
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """A POST button: only the CSRF token."""
 
 
-class FilterForm(FlaskForm):
+class FilterForm(BaseForm):
     """The GET filters of a list, built with ``formdata=request.args``; its values drive the
     query (nothing re-reads ``request.args``).
 

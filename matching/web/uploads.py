@@ -28,7 +28,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
@@ -37,6 +36,7 @@ from wtforms import SubmitField
 from matching.formulas import neutralised
 from matching.i18n import _l
 from matching.operations.imports.parsing import ImportResult
+from matching.web.forms import BaseForm, EmptyForm
 
 UPLOAD_MAX_AGE = 24 * 3600  # seconds an abandoned upload is kept
 ERRORS_SHOWN = 1000  # a page listing more problems than this helps nobody
@@ -47,7 +47,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 Runner = Callable[[BinaryIO, str, bool], ImportResult]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BaseForm):
     file = FileField(_l("File (CSV or Excel .xlsx)"), validators=[
         FileRequired(_l("Choose a file to import.")),
         FileAllowed(["csv", "xlsx"], _l("Only .csv and .xlsx files can be imported.")),
@@ -55,7 +55,7 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Check the file"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(EmptyForm):
     """Only the CSRF token: what to import is the upload named in the session."""
 
 

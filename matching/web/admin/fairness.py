@@ -6,19 +6,19 @@ grouped queries over the window's impressions and the qualified pool).
 
 from flask import render_template, request
 from flask_babel import format_percent
-from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
 from matching import access
 from matching.i18n import _l
 from matching.web.admin import bp
+from matching.web.forms import BaseForm
 
 #: The longest window the form accepts: ten years of impressions.
 MAX_DAYS = 3650
 
 
-class FairnessForm(FlaskForm):
+class FairnessForm(BaseForm):
     """GET choice of the window (no CSRF: it changes nothing)."""
 
     days = IntegerField(_l("Days"), validators=[

@@ -1,20 +1,25 @@
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from matching.i18n import LANGUAGE_NAMES, _l
-from matching.web.forms import INVALID_CHOICE, choices, timezone_choices, valid_timezone
+from matching.web.forms import (
+    INVALID_CHOICE,
+    BaseForm,
+    choices,
+    timezone_choices,
+    valid_timezone,
+)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Keep me logged in on this computer"))
     submit = SubmitField(_l("Log in"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(BaseForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8)])
     confirm = PasswordField(
@@ -23,7 +28,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class AccountForm(FlaskForm):
+class AccountForm(BaseForm):
     """One's own language and time zone. ``organisation_zone`` names the zone the blank
     choice stands for; ``current`` is the user's saved zone (kept among the choices)."""
 

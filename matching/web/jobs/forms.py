@@ -8,7 +8,6 @@ import re
 import unicodedata
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -45,6 +44,7 @@ from matching.web.forms import (
     INVALID_CHOICE,
     INVALID_DATE,
     STRIP,
+    BaseForm,
     FilterForm,
     Form,
     choices,
@@ -205,7 +205,7 @@ class JobSearchForm(FilterForm):
         self.field.choices = field_choices(locale_code(), _l("All fields"))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(BaseForm):
     """The publish / close / reopen buttons: the wanted status and the CSRF token."""
 
     status = SelectField(choices=JOB_STATUSES, validate_choice=True,
