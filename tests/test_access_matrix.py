@@ -95,6 +95,7 @@ MATRIX = [
     ("trainees.import_confirm", "POST", "/trainees/import/confirm", _registry(own=REDIRECT,
                                                                                other=REDIRECT)),
     ("trainees.import_template", "GET", "/trainees/import/template.csv", _registry()),
+    ("trainees.import_template_xlsx", "GET", "/trainees/import/template.xlsx", _registry()),
     ("jobs.index", "GET", "/jobs/", _jobs()),
     ("jobs.create", "GET", "/jobs/new", _jobs(agency=FORBIDDEN)),
     ("jobs.view", "GET", "/jobs/{job}", _jobs()),
@@ -105,6 +106,8 @@ MATRIX = [
     ("jobs.import_confirm", "POST", "/jobs/import/confirm",
      _jobs(own=REDIRECT, agency=FORBIDDEN)),
     ("jobs.import_template", "GET", "/jobs/import/template.csv", _jobs(agency=FORBIDDEN)),
+    ("jobs.import_template_xlsx", "GET", "/jobs/import/template.xlsx",
+     _jobs(agency=FORBIDDEN)),
     # Employer review: the job's employer and admin; the agency reading the job order gets
     # 404 (not its scope), departments 403. The trainee is in the pool but not shortlisted:
     # the employer sees the anonymised detail, not the résumé; admin sees everything.
@@ -152,6 +155,7 @@ MATRIX = [
     ("dispatch.import_upload", "GET", "/dispatch/import", _movers()),
     ("dispatch.import_confirm", "POST", "/dispatch/import/confirm", _movers(REDIRECT)),
     ("dispatch.import_template", "GET", "/dispatch/import/template.csv", _movers()),
+    ("dispatch.import_template_xlsx", "GET", "/dispatch/import/template.xlsx", _movers()),
     ("dispatch.province", "GET", "/dispatch/province", _registry() | {
         "employer": FORBIDDEN, "agency": FORBIDDEN}),
     ("dispatch.employer", "GET", "/dispatch/workers", _admin_only() | {"employer": OK}),

@@ -6,10 +6,12 @@ import click
 from flask.cli import AppGroup
 
 from matching.cli.transaction import committed
+from matching.import_templates import template_workbook
 from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.headers import ORDINAL
 from matching.operations.imports.job_orders import import_job_orders
-from matching.operations.imports.parsing import import_table
-from matching.operations.imports.reading import ImportFileError, read_table
+from matching.operations.imports.parsing import import_table, read_file
+from matching.operations.imports.reading import ImportFileError
 from matching.operations.imports.statuses import import_statuses
 from matching.operations.imports.trainees import import_trainees
 
@@ -61,16 +63,17 @@ def _import_file(path, import_rows, dry_run):
     each as ``line N, column: reason`` on stderr and exit 1 (nothing is written)."""
     try:
         with open(path, "rb") as stream:
-            header, rows = read_table(stream, path)
+            header, rows, layout = read_file(stream, path, import_rows)
     except ImportFileError as exc:
         raise click.ClickException(f"{path}: {exc.message}") from None
+    _echo_layout(layout)
     if len(rows) > PROGRESS_MIN_ROWS:
         with click.progressbar(length=len(rows), label="Checking rows",
                                file=sys.stderr) as bar:
-            result = import_table(header, rows, import_rows, dry_run=dry_run,
+            result = import_table(header, rows, import_rows, layout=layout, dry_run=dry_run,
                                   progress=lambda done: bar.update(done - bar.pos))
     else:
-        result = import_table(header, rows, import_rows, dry_run=dry_run)
+        result = import_table(header, rows, import_rows, layout=layout, dry_run=dry_run)
     # Warnings do not stop the import (a custom skill is kept as typed): said, then applied.
     for warning in result.warnings:
         click.echo(f"warning: line {warning.line}, {warning.column}: {warning.message}",
@@ -82,6 +85,20 @@ def _import_file(path, import_rows, dry_run):
         click.echo(f"{len(result.errors)} error(s): nothing written.", err=True)
         raise SystemExit(1)
     return result
+
+
+def _echo_layout(layout) -> None:
+    """How a file with headers of its own was read: the rows skipped, each column's field."""
+    if layout is None or not layout.own_names:
+        return  # the public format: nothing to explain
+    click.echo(f"header row: line {layout.line}")
+    for line, text in layout.skipped:
+        click.echo(f"skipped line {line}: {text}")
+    for line, text in layout.footer:
+        click.echo(f"left out line {line} (after the data): {text}")
+    for name, column in layout.mapping:
+        target = "row number, not imported" if column == ORDINAL else column or "not imported"
+        click.echo(f"column “{name}” → {target}")
 
 
 def _echo_counts(result, dry_run: bool, unchanged: bool = False) -> None:
@@ -106,3 +123,19 @@ def import_statuses_command(path, dry_run):
     click.echo(f"{result.rows} rows: {result.created} moves {verb} on {result.updated} "
                f"dispatches, {result.unchanged} unchanged")
     _echo_dry_run(dry_run)
+
+
+@import_cli.command("template")
+@click.argument("format_name", metavar="FORMAT",
+                type=click.Choice(["trainees", "job-orders", "statuses", "decisions"]))
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, writable=True))
+@click.option("--locale", type=click.Choice(["vi", "ja", "en"]), default="en",
+              show_default=True, help="The language of the header row and the lists.")
+def import_template_command(format_name, path, locale):
+    """Write the Excel (.xlsx) template of FORMAT to FILE: the header row in LOCALE, an
+    example row, drop-down lists and date cells."""
+    name = format_name.replace("-", "_")
+    with open(path, "wb") as out:
+        out.write(template_workbook(name, locale))
+    click.echo(f"{path}: {format_name} template ({locale})")
+

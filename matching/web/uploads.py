@@ -34,13 +34,15 @@ from werkzeug.datastructures import FileStorage
 from wtforms import SubmitField
 
 from matching.formulas import neutralised
-from matching.i18n import _l
+from matching.i18n import _l, locale_code
+from matching.import_templates import template_workbook
 from matching.operations.imports.parsing import ImportResult
 from matching.web.forms import BaseForm, EmptyForm
 
 UPLOAD_MAX_AGE = 24 * 3600  # seconds an abandoned upload is kept
 ERRORS_SHOWN = 1000  # a page listing more problems than this helps nobody
 EXTENSIONS = (".csv", ".xlsx")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 #: Runs an importer on an open file: ``run(stream, filename, dry_run)``.
@@ -166,19 +168,20 @@ class ImportPages:
         if not result.ok:
             return self.preview(result, filename)
         flash(self.done_message(result), "success")
-        if result.warnings:
+        custom_skills = {str(w.message) for w in result.warnings if w.kind == "custom_skill"}
+        if custom_skills:
             flash(ngettext("%(num)d skill was not in the vocabulary and was kept as typed "
                            "(a custom skill); an administrator can map it onto the vocabulary.",
                            "%(num)d skills were not in the vocabulary and were kept as typed "
                            "(custom skills); an administrator can map them onto the vocabulary.",
-                           len({str(w.message) for w in result.warnings})), "warning")
+                           len(custom_skills)), "warning")
         return redirect(url_for(f"{self.blueprint}.{self.done_endpoint}"))
 
     def preview(self, result: ImportResult, filename: str) -> str:
         """What ``result`` would do (a dry run), or every problem it found."""
         return render_template(f"{self.blueprint}/import_preview.html", result=result,
                                filename=filename, errors=result.errors[:ERRORS_SHOWN],
-                               form=ConfirmForm())
+                               form=ConfirmForm(), import_locale=locale_code())
 
 
 def _counts_message(result: ImportResult) -> str:
@@ -195,6 +198,13 @@ def template_csv(columns: Sequence[str], example: dict[str, str], filename: str)
     # The BOM makes Excel open the file as UTF-8, so Vietnamese and Japanese letters survive.
     body = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={filename}"})
+
+
+def template_xlsx(format_name: str, filename: str, example: dict | None = None) -> Response:
+    """The Excel template of ``format_name`` in the user's language (``import_templates``)."""
+    body = template_workbook(format_name, locale_code(), example)
+    return Response(body, mimetype=XLSX_MIMETYPE, headers={
         "Content-Disposition": f"attachment; filename={filename}"})
 
 

@@ -56,7 +56,7 @@ KNOWN_COLUMNS = DECISION_COLUMNS + DECISION_OPTIONAL_COLUMNS
 PREVIEW_ROWS = 20
 #: Clocks differ; a decision dated later than this is a typo.
 FUTURE_TOLERANCE = timedelta(days=1)
-FORMAT = TableFormat(KNOWN_COLUMNS, DECISION_COLUMNS,
+FORMAT = TableFormat(KNOWN_COLUMNS, DECISION_COLUMNS, name="decisions",
                      no_rows=_l("The file has a header row but no decisions."))
 
 
@@ -103,8 +103,22 @@ def import_decisions(rows, *, user=None, dry_run: bool = False,
 # -- rows and cells -------------------------------------------------------------------------
 
 
+#: Decisions as a Vietnamese or a Japanese file writes them (folded).
+_DECISION_NAMES = {
+    "danh sach ngan": "shortlisted", "vao danh sach ngan": "shortlisted", "候補": "shortlisted",
+    "書類選考通過": "shortlisted",
+    "da phong van": "interviewed", "phong van": "interviewed", "面接済み": "interviewed",
+    "面接": "interviewed",
+    "trung tuyen": "selected", "da chon": "selected", "dat": "selected", "採用": "selected",
+    "内定": "selected", "合格": "selected",
+    "khong trung tuyen": "rejected", "khong dat": "rejected", "truot": "rejected",
+    "loai": "rejected", "不採用": "rejected", "不合格": "rejected",
+}
+
+
 def _decision(text: str) -> str:
     decision = fold(text)
+    decision = _DECISION_NAMES.get(decision, decision)
     if decision not in DECISIONS:
         raise CellError(_l("Unknown decision “%(value)s”; use one of %(decisions)s.",
                            value=short(text), decisions=", ".join(DECISIONS)))

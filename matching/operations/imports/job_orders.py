@@ -79,7 +79,16 @@ class JobImportResult(ImportResult):
     new_employers: list[str] = dc_field(default_factory=list)
 
 
+def _implied(options: dict) -> dict[str, str]:
+    """An employer's own file may leave out the employer column: its rows are its own."""
+    user = options.get("user")
+    if user is not None and access.import_employer_scope(user) is not None:
+        return {"employer": user.organisation.code}
+    return {}
+
+
 FORMAT = TableFormat(KNOWN_COLUMNS, JOB_ORDER_REQUIRED, result=JobImportResult,
+                     name="job_orders", implied=_implied,
                      no_rows=_l("The file has a header row but no job orders."))
 
 

@@ -25,6 +25,7 @@ from flask_babel import LazyString, get_locale
 from matching.extensions import db
 from matching.i18n import _l
 from matching.operations.errors import OperationError
+from matching.operations.imports.headers import HeaderFinder, Layout
 from matching.operations.imports.reading import ImportFileError, Row, cell_text, read_table
 from matching.validation import DateWindow, InvalidValue, check_date, check_text
 from matching.vocab import fields, languages, province_name, resolve_prefecture, resolve_province
@@ -105,7 +106,21 @@ def _email_domain(domain: str) -> str | None:
         return None
 
 
+#: A Vietnamese mobile number without its leading 0, as Excel keeps a number typed in a
+#: cell: 9 digits starting with 3, 5, 7, 8 or 9 (the 03x…09x mobile ranges since 2018),
+#: perhaps with the ``.0`` of a number cell saved as text.
+_STRIPPED_MOBILE = re.compile(r"([35789]\d{8})(?:\.0+)?")
+
+
+def restored_phone(text: str) -> str:
+    """``text``, or the mobile number Excel stripped of its leading 0 with the 0 back."""
+    match = _STRIPPED_MOBILE.fullmatch(text.strip())
+    return "0" + match.group(1) if match else text
+
+
 def parse_phone(text: str) -> str:
+    """A phone number as written; a 9-digit mobile number gets its leading 0 back."""
+    text = restored_phone(text)
     if not _PHONE.fullmatch(text) or not any(c.isdigit() for c in text):
         raise CellError(_l("“%(value)s” is not a phone number.", value=short(text)))
     return text
@@ -180,6 +195,8 @@ class RowError:
     line: int
     column: str | None
     message: str  # usually a lazy string: rendered in the reader's locale
+    #: What a warning is about ("custom_skill", "phone", "column"), for a summary of them.
+    kind: str = ""
 
 
 @dataclass
@@ -194,6 +211,9 @@ class ImportResult:
     unchanged: int = 0
     #: What does not stop the import but its author should know (custom skills).
     warnings: list[RowError] = dc_field(default_factory=list)
+    #: Where the file's header row was and what its columns became (``headers.Layout``);
+    #: ``None`` for rows that did not come from a file.
+    layout: Layout | None = None
 
     @property
     def ok(self) -> bool:
@@ -207,7 +227,18 @@ def warn_custom_skills(warnings: list[RowError], line: int, column: str, slugs) 
         warnings.append(RowError(line, column, _l(
             "“%(value)s” is not in the skill vocabulary: it is kept as a custom skill and "
             "matched exactly. An administrator can map it onto a vocabulary skill.",
-            value=short(slug))))
+            value=short(slug)), kind="custom_skill"))
+
+
+def warn_restored_phones(warnings: list[RowError], numbered: list[Row], column: str) -> None:
+    """A warning for each ``column`` cell of ``numbered`` whose leading 0 was restored."""
+    for line, row in numbered:
+        text = row.get(column, "")
+        if text and restored_phone(text) != text:
+            warnings.append(RowError(line, column, _l(
+                "The phone number “%(value)s” had lost its leading 0 (Excel drops it from "
+                "numbers): it is read as %(phone)s.", value=short(text),
+                phone=restored_phone(text)), kind="phone"))
 
 
 def chunks(items: list, size: int = CHUNK):
@@ -229,6 +260,11 @@ class TableFormat:
     #: The error for a file with a header row and nothing below it (it names the rows).
     no_rows: str
     result: type[ImportResult] = ImportResult
+    #: The format's name in ``headers``' column names (``data/columns.csv``).
+    name: str = ""
+    #: ``implied(options) -> {column: value}``: columns a file may leave out because the
+    #: importer's options (its user) say them, e.g. an employer's own name.
+    implied: Callable[[dict], dict[str, str]] | None = None
 
     def importer(self, import_rows: Callable[..., ImportResult]):
         """Declare ``import_rows`` the importer of this format, so that ``import_file`` and
@@ -236,9 +272,15 @@ class TableFormat:
         import_rows.table_format = self
         return import_rows
 
-    def check_header(self, header: Iterable[str]) -> list[RowError]:
-        """File-level errors (line 1) for unknown columns and missing required ones."""
-        return check_columns(header, self.known, self.required)
+    def check_header(self, header: Iterable[str], line: int = 1) -> list[RowError]:
+        """File-level errors (on the header's ``line``) for unknown columns and missing
+        required ones."""
+        return check_columns(header, self.known, self.required, line)
+
+    def finder(self, options: dict) -> HeaderFinder:
+        """A ``HeaderFinder`` for a file of this format, read with the importer's options."""
+        implied = self.implied(options) if self.implied else {}
+        return HeaderFinder(self.name, self.known, self.required, implied=tuple(implied))
 
     def start(self, rows, *, dry_run: bool = False, refusal: str | None = None
               ) -> tuple[ImportResult, list[Row], list[str]]:
@@ -270,30 +312,53 @@ def import_file(stream, filename: str, import_rows: Callable[..., ImportResult],
     file that cannot be read comes back as a result with that error (line 0).
     """
     try:
-        header, rows = read_table(stream, filename)
+        header, rows, layout = read_file(stream, filename, import_rows, **kw)
     except ImportFileError as exc:
         return import_rows.table_format.result(errors=[RowError(0, None, exc.message)],
                                                dry_run=kw.get("dry_run", False))
-    return import_table(header, rows, import_rows, **kw)
+    return import_table(header, rows, import_rows, layout=layout, **kw)
+
+
+def read_file(stream, filename: str, import_rows: Callable[..., ImportResult], **kw
+              ) -> tuple[list[str], list[Row], Layout]:
+    """``read_table`` for ``import_rows``' format: the header row found among the first
+    lines and named in any language (``headers``), the rows closing the sheet left out.
+    Raises ``ImportFileError``."""
+    finder = import_rows.table_format.finder(kw)
+    header, rows = read_table(stream, filename, locate=finder.locate)
+    return header, finder.trim_footer(rows), finder.layout
 
 
 def import_table(header: list[str], rows: list, import_rows: Callable[..., ImportResult],
-                 **kw) -> ImportResult:
+                 layout: Layout | None = None, **kw) -> ImportResult:
     """Check the ``header`` that ``read_table`` returned and that there are rows, then
-    ``import_rows(rows, **kw)``."""
+    ``import_rows(rows, **kw)``. ``layout`` (``read_file``'s) goes to the result, and the
+    columns it left out become warnings."""
     table_format = import_rows.table_format
-    errors = table_format.check_header(header)
+    line = layout.line if layout else 1
+    implied = table_format.implied(kw) if table_format.implied else {}
+    implied = {c: v for c, v in implied.items() if c not in header}
+    errors = table_format.check_header([*header, *implied], line)
     if not errors and not rows:
-        errors = [RowError(1, None, table_format.no_rows)]
+        errors = [RowError(line, None, table_format.no_rows)]
     if errors:
-        return table_format.result(errors=errors, dry_run=kw.get("dry_run", False))
-    return import_rows(rows, **kw)
+        result = table_format.result(errors=errors, dry_run=kw.get("dry_run", False))
+    else:
+        for _line, row in rows:
+            row.update(implied)
+        result = import_rows(rows, **kw)
+    result.layout = layout
+    if layout is not None:
+        result.warnings[:0] = [RowError(line, name, _l(
+            "The platform does not keep this column: it is not imported."), kind="column")
+            for name in layout.left_out]
+    return result
 
 
-def check_columns(header: Iterable[str], known: Sequence[str], required: Sequence[str]
-                  ) -> list[RowError]:
-    """File-level errors (line 1): unknown columns (a typo must not drop data) and missing
-    required ones."""
+def check_columns(header: Iterable[str], known: Sequence[str], required: Sequence[str],
+                  line: int = 1) -> list[RowError]:
+    """File-level errors (on the header's ``line``): unknown columns (a typo must not drop
+    data) and missing required ones."""
     names = [h.strip().lower() for h in header]
     errors = []
     for name in names:
@@ -305,10 +370,10 @@ def check_columns(header: Iterable[str], known: Sequence[str], required: Sequenc
             else:
                 message = _l("Unknown column “%(column)s”. The accepted columns are: "
                              "%(columns)s.", column=name, columns=", ".join(known))
-            errors.append(RowError(1, None, message))
+            errors.append(RowError(line, None, message))
     for name in required:
         if name not in names:
-            errors.append(RowError(1, None, _l("The required column “%(column)s” is missing.",
+            errors.append(RowError(line, None, _l("The required column “%(column)s” is missing.",
                                                column=name)))
     return errors
 

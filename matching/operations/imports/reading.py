@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import warnings
+from collections.abc import Callable
 from datetime import date, datetime, time
 
 from flask import current_app, has_app_context
@@ -21,6 +22,10 @@ from matching.operations.errors import OperationError
 EXTENSIONS = (".csv", ".xlsx")
 
 Row = tuple[int, dict[str, str]]
+#: ``locate(candidates) -> (index of the header, column of each header cell or None)``.
+Locate = Callable[[list[tuple[int, list[str]]]], tuple[int, list[str | None]]]
+#: The header row of a file is looked for in this many first lines.
+HEADER_SEARCH_ROWS = 15
 
 
 class ImportFileError(OperationError):
@@ -45,8 +50,14 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
-def read_table(stream, filename: str) -> tuple[list[str], list[Row]]:
+def read_table(stream, filename: str, locate: Locate | None = None
+               ) -> tuple[list[str], list[Row]]:
     """The header (trimmed, lower-case) and the non-empty data rows of a .csv or .xlsx file.
+
+    Without ``locate`` the first non-blank row is the header. With it, the non-blank rows
+    among the first ``HEADER_SEARCH_ROWS`` lines are handed to ``locate``, which answers
+    the index of the header among them and the column each header cell feeds (``None``:
+    left out); the rows above it are skipped, and every line keeps its number in the file.
 
     Raises ImportFileError for an unsupported extension, an unreadable or empty file, text
     that is not UTF-8 or duplicate column names.
@@ -56,7 +67,7 @@ def read_table(stream, filename: str) -> tuple[list[str], list[Row]]:
         raise ImportFileError(_l("Only .csv and .xlsx files can be imported."))
     records = _csv_records(stream) if ext == ".csv" else _xlsx_records(stream)
     try:
-        return _table(records)
+        return _table(records, locate)
     finally:
         records.close()  # closes the workbook even when reading stops early
 
@@ -77,11 +88,19 @@ def limit(name: str) -> int:
     return current_app.config.get(name, default) if has_app_context() else default
 
 
-def _table(records) -> tuple[list[str], list[Row]]:
-    header: list[str] | None = None
+def _table(records, locate: Locate | None = None) -> tuple[list[str], list[Row]]:
+    header: list[str | None] | None = None
     rows: list[Row] = []
+    candidates: list[tuple[int, list[str]]] = []  # rows that may be the header (``locate``)
     max_rows = limit("IMPORT_MAX_ROWS")
     max_columns, max_chars = limit("IMPORT_MAX_COLUMNS"), limit("IMPORT_MAX_CELL_CHARS")
+
+    def choose() -> list[str | None]:
+        index, columns = locate(candidates)
+        for line, texts in candidates[index + 1:]:
+            _add_row(rows, columns, line, texts, max_rows)
+        return columns
+
     for line, cells in records:
         if len(cells) > max_columns:
             if any(c not in (None, "") for c in cells[max_columns:]):
@@ -96,23 +115,38 @@ def _table(records) -> tuple[list[str], list[Row]]:
         if not any(texts):
             continue  # blank rows (and blank lines before the header) are skipped silently
         if header is None:
-            header = [t.lower() for t in texts]
-            _check_duplicates(header)
-            continue
-        if len(rows) >= max_rows:
-            raise ImportFileError(_l("The file has more than %(limit)d rows; please split it.",
-                                     limit=max_rows))
-        row = dict.fromkeys(header, "")
-        for name, text in zip(header, texts, strict=False):
-            if text:
-                row[name] = text
-        if len(texts) > len(header) and any(texts[len(header):]):
-            # Values beyond the last header cell: reported as a column without a header.
-            row[""] = next(t for t in texts[len(header):] if t)
-        rows.append((line, row))
+            if locate is None:
+                header = [t.lower() for t in texts]
+                _check_duplicates(header)
+                continue
+            if line <= HEADER_SEARCH_ROWS or not candidates:
+                candidates.append((line, texts))
+                if line <= HEADER_SEARCH_ROWS:
+                    continue
+                header = choose()  # a first row below the search: the header all the same
+                continue
+            header = choose()
+        _add_row(rows, header, line, texts, max_rows)
+    if header is None and candidates:
+        header = choose()
     if header is None:
         raise ImportFileError(_l("The file is empty: it has no header row."))
-    return header, rows
+    return [h for h in header if h is not None], rows
+
+
+def _add_row(rows: list[Row], header: list[str | None], line: int, texts: list[str],
+             max_rows: int) -> None:
+    if len(rows) >= max_rows:
+        raise ImportFileError(_l("The file has more than %(limit)d rows; please split it.",
+                                 limit=max_rows))
+    row = {name: "" for name in header if name is not None}
+    for name, text in zip(header, texts, strict=False):
+        if text and name is not None:
+            row[name] = text
+    if len(texts) > len(header) and any(texts[len(header):]):
+        # Values beyond the last header cell: reported as a column without a header.
+        row[""] = next(t for t in texts[len(header):] if t)
+    rows.append((line, row))
 
 
 def _check_duplicates(header: list[str]) -> None:

@@ -63,7 +63,7 @@ PREVIEW_ROWS = 20
 #: A row refused for these reasons still moves the simulated stage, so that the next rows
 #: of the same dispatch are judged on their own (one mistake, one message).
 _CONTINUE_AFTER = ("bad_date", "missing_document", "expired_document", "document_date")
-FORMAT = TableFormat(KNOWN_COLUMNS, STATUS_COLUMNS,
+FORMAT = TableFormat(KNOWN_COLUMNS, STATUS_COLUMNS, name="statuses",
                      no_rows=_l("The file has a header row but no status updates."))
 
 

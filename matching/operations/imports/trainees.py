@@ -50,6 +50,7 @@ from matching.operations.imports.parsing import (
     short,
     text_parser,
     warn_custom_skills,
+    warn_restored_phones,
 )
 from matching.operations.skills import ensure_skill_ids, skill_aliases
 from matching.validation import MAX_AGE, MIN_AGE, PLANNED, age_on
@@ -65,7 +66,7 @@ EXTRA_COLUMNS = ("consent", "name_kana")
 KNOWN_COLUMNS = TRAINEE_COLUMNS + TRAINEE_OPTIONAL_COLUMNS + EXTRA_COLUMNS
 PREVIEW_ROWS = 20
 MAX_TRAINING_HOURS = 100_000
-FORMAT = TableFormat(KNOWN_COLUMNS, TRAINEE_REQUIRED,
+FORMAT = TableFormat(KNOWN_COLUMNS, TRAINEE_REQUIRED, name="trainees",
                      no_rows=_l("The file has a header row but no trainees."))
 
 
@@ -89,6 +90,8 @@ def import_trainees(rows, *, user=None, province_scope: str | None = None,
     if user is not None and province_scope is None:
         province_scope = access.import_province_scope(user)
     parsed = _validate(numbered, columns, province_scope, result.errors, progress)
+    if "phone" in columns:
+        warn_restored_phones(result.warnings, numbered, "phone")
     for line, _values, skills in parsed:
         warn_custom_skills(result.warnings, line, "skills", skills)
     result.preview = [dict(values, line=line, skills=skills)
@@ -137,7 +140,7 @@ _BLANK = {"gender": None, "school": None, "skills": [], "training_hours": 0,
           "email": None, "phone": None, "name_kana": None, "consent": None}
 _GENDERS = {"f": "F", "female": "F", "nu": "F", "女": "F", "女性": "F",
             "m": "M", "male": "M", "nam": "M", "男": "M", "男性": "M",
-            "x": "X", "other": "X", "khac": "X"}
+            "x": "X", "other": "X", "khac": "X", "その他": "X"}
 _CONSENT = {"yes": True, "y": True, "1": True, "true": True, "co": True, "はい": True,
             "no": False, "n": False, "0": False, "false": False, "khong": False, "いいえ": False}
 _KANA = re.compile(r"[\u30A0-\u30FF ]+")

@@ -13,7 +13,7 @@ from matching.models import EXITS, STAGES
 from matching.operations.imports import statuses
 from matching.operations.imports.parsing import ImportResult, import_file
 from matching.web.dispatch import bp
-from matching.web.uploads import ImportPages, template_csv
+from matching.web.uploads import ImportPages, template_csv, template_xlsx
 
 #: The template's example row.
 EXAMPLE = {"trainee_external_id": "T0001", "job_order_external_id": "JO-2026-001",
@@ -56,3 +56,10 @@ def import_confirm():
 def import_template():
     """An example CSV: the header row and one row a user can overwrite."""
     return template_csv(statuses.KNOWN_COLUMNS, EXAMPLE, "dispatch-stages-template.csv")
+
+
+@bp.route("/import/template.xlsx")
+@access.roles_required(*access.DISPATCH_MOVERS)
+def import_template_xlsx():
+    """The Excel template in the user's language: drop-down lists, date cells."""
+    return template_xlsx("statuses", "dispatch-stages-template.xlsx")

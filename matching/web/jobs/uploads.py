@@ -18,7 +18,7 @@ from matching.operations.imports.job_orders import (
 )
 from matching.operations.imports.parsing import import_file
 from matching.web.jobs import bp
-from matching.web.uploads import ImportPages, template_csv
+from matching.web.uploads import ImportPages, template_csv, template_xlsx
 
 #: The example row of the template; the employer cell is filled per user.
 _EXAMPLE = {
@@ -65,6 +65,17 @@ def import_template():
     if current_user.role == "employer":
         example["employer"] = current_user.organisation.code  # its own: importable as is
     return template_csv(KNOWN_COLUMNS, example, "job-orders-template.csv")
+
+
+@bp.route("/import/template.xlsx")
+@access.roles_required(*access.JOB_MANAGERS)
+def import_template_xlsx():
+    """The Excel template in the user's language: drop-down lists, date cells."""
+    _require_import_right()
+    example = {}
+    if current_user.role == "employer":
+        example["employer"] = current_user.organisation.code  # its own: importable as is
+    return template_xlsx("job_orders", "job-orders-template.xlsx", example)
 
 
 def _require_import_right() -> None:

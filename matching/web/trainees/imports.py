@@ -9,11 +9,12 @@ from flask_login import current_user
 
 from matching import access
 from matching.formats import TRAINEE_REQUIRED
+from matching.i18n import locale_code
 from matching.operations.imports.parsing import ImportResult, import_file
 from matching.operations.imports.trainees import KNOWN_COLUMNS, import_trainees
 from matching.vocab import province_name
 from matching.web.trainees import bp
-from matching.web.uploads import ImportPages, template_csv
+from matching.web.uploads import ImportPages, template_csv, template_xlsx
 
 
 def _run(stream, filename: str, dry_run: bool) -> ImportResult:
@@ -56,6 +57,15 @@ def import_template():
         "phone": "0912 345 678", "consent": "yes", "name_kana": "グエン・ヴァン・アン",
     }
     return template_csv(KNOWN_COLUMNS, example, "trainees-template.csv")
+
+
+@bp.route("/import/template.xlsx")
+@access.roles_required(*access.REGISTRARS)
+def import_template_xlsx():
+    """The Excel template in the user's language: drop-down lists, date cells."""
+    province = access.import_province_scope(current_user) or "nghe-an"
+    return template_xlsx("trainees", "trainees-template.xlsx",
+                         {"province": province_name(province, locale_code())})
 
 
 def _require_import_right() -> None:
