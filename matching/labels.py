@@ -7,9 +7,11 @@ shows). Forms build their choices from these tables, operations quote them in me
 ``TEMPLATE_GLOBALS`` gives the functions to every template.
 """
 
+from datetime import date
 from functools import partial
 
-from matching.i18n import _l, _lp
+from matching.i18n import _l, _lp, fmt_date
+from matching.vocab.languages import certificate_level_name, declared_level_name, japanese_rank
 
 # -- people and organisations ---------------------------------------------------------------
 
@@ -37,8 +39,10 @@ ORG_KIND_LABELS = {
 
 # -- languages ------------------------------------------------------------------------------
 
-#: Japanese levels whose code is not already their name (N1...N5, JFT-A1 show as they are).
-LEVEL_LABELS = {"none": _l("None"), "JFT-A2": _l("JFT-Basic A2")}
+#: Japanese levels whose code is not already their name (N1...N5 show as they are): each as
+#: its test names it ("JFT-Basic A2", "CEFR B1"), never a bare CEFR code.
+LEVEL_LABELS = {"none": _l("None"), "JFT-A2": _l("JFT-Basic A2")} | {
+    code: f"CEFR {code}" for code in ("A1", "A2", "B1", "B2", "C1", "C2")}
 LANGUAGE_LABELS = {"ja": _l("Japanese"), "ko": _l("Korean"), "de": _l("German"),
                    "en": _l("English")}
 #: ``Trainee.language_rank`` above the JLPT scale, raised by a certificate in another language.
@@ -147,6 +151,52 @@ def cefr_name(rank: int | None, missing: str = "—") -> str:
     return CEFR_NAMES.get(rank or 0, missing)
 
 
+def certificate_label(cert) -> str:
+    """A certificate's level as its test names it ("JLPT N2", "TOPIK 3"); a score-only
+    certificate by its score ("EPS-TOPIK, 152 points")."""
+    name = certificate_level_name(cert.test, cert.level)
+    if not cert.level and cert.score is not None:
+        return str(_l("%(test)s, %(score)s points", test=name, score=cert.score))
+    return name
+
+
+def effective_certificate(trainee):
+    """The Japanese certificate the trainee's effective level (``language_rank``) comes from:
+    the latest one at that rank, when it is at least the declared level; else None (the
+    level is the declared one, or there is none)."""
+    rank = trainee.language_rank or 0
+    if rank <= 0:
+        return None
+    best = [c for c in trainee.certificates if c.language == "ja" and (c.cefr_rank or 0) == rank]
+    return max(best, key=lambda c: c.issued_on or date.min, default=None)
+
+
+def effective_level_label(trainee) -> str:
+    """The level matching uses, as its test names it: "JLPT N2" from a certificate, the
+    declared level otherwise ("N4", "JFT-Basic A2"), "None" without either."""
+    cert = effective_certificate(trainee)
+    if cert is not None:
+        return certificate_label(cert)
+    if japanese_rank(trainee.japanese_level) == (trainee.language_rank or 0):
+        return level_label(trainee.japanese_level)
+    return declared_level_name(trainee.japanese_level) or level_label("none")
+
+
+def level_source(trainee) -> str:
+    """In words, where the effective level comes from: which certificate, or the
+    declaration."""
+    cert = effective_certificate(trainee)
+    if cert is not None:
+        if cert.issued_on:
+            return str(_l("From the %(certificate)s certificate issued on %(date)s.",
+                          certificate=certificate_label(cert), date=fmt_date(cert.issued_on)))
+        return str(_l("From the %(certificate)s certificate.",
+                      certificate=certificate_label(cert)))
+    if (trainee.japanese_level or "none") == "none":
+        return str(_l("No Japanese level declared and no certificate recorded."))
+    return str(_l("Declared by the department; no certificate recorded at this level."))
+
+
 #: Every label function, under the name templates call it by.
 TEMPLATE_GLOBALS = {
     "status_label": status_label, "gender_label": gender_label, "role_label": role_label,
@@ -155,4 +205,6 @@ TEMPLATE_GLOBALS = {
     "job_status_label": job_status_label, "decision_label": decision_label,
     "decision_action": decision_action, "visa_label": visa_label,
     "stage_label": stage_label, "document_kind_label": document_kind_label,
+    "certificate_label": certificate_label, "effective_level_label": effective_level_label,
+    "level_source": level_source,
 }

@@ -27,6 +27,7 @@ from matching.vocab.languages import (
     CERTIFICATE_LANGUAGES,
     CERTIFICATE_TESTS,
     certificate_rank,
+    jtest_grade,
     parse_japanese_level,
 )
 
@@ -38,7 +39,8 @@ _PLAIN_FIELDS = ("full_name", "name_kana", "date_of_birth", "gender", "school", 
                  "consent")
 
 #: Tests that only exist for one language; CEFR certifies any language.
-_TEST_LANGUAGE = {"JLPT": "ja", "JFT-Basic": "ja", "NAT-TEST": "ja", "EPS-TOPIK": "ko"}
+_TEST_LANGUAGE = {"JLPT": "ja", "JFT-Basic": "ja", "NAT-TEST": "ja", "J.TEST": "ja",
+                  "TOPIK": "ko", "EPS-TOPIK": "ko"}
 _JLPT_LEVELS = ("N1", "N2", "N3", "N4", "N5")
 _CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 #: Sizes of the columns (the forms' Length validators say the same, with the same messages).
@@ -280,6 +282,16 @@ def _certificate_level(test: str, level: str) -> str:
         if level.upper() != "A2":
             raise RegistryError(_l("A JFT-Basic pass certifies level A2."), "level")
         return "A2"
+    if test == "J.TEST":
+        grade = jtest_grade(level)
+        if grade is None:
+            raise RegistryError(_l("A J.TEST grade is one of 特A, A, 準A, B, 準B, C, 準C, D, "
+                                   "準D, E or F."), "level")
+        return grade
+    if test == "TOPIK":
+        if level not in ("1", "2", "3", "4", "5", "6"):
+            raise RegistryError(_l("A TOPIK level is a number from 1 to 6."), "level")
+        return level
     return level
 
 

@@ -26,7 +26,13 @@ JAPANESE_LEVELS: dict[str, int] = {
 #: Order for pick lists: JLPT first (what employers ask for), then JFT, then CEFR.
 LEVEL_CHOICES = ["none", "N5", "N4", "N3", "N2", "N1", "JFT-A2", "A1", "A2", "B1", "B2", "C1", "C2"]
 
-CERTIFICATE_TESTS = ("JLPT", "JFT-Basic", "NAT-TEST", "EPS-TOPIK", "CEFR")
+CERTIFICATE_TESTS = ("JLPT", "JFT-Basic", "NAT-TEST", "J.TEST", "TOPIK", "EPS-TOPIK", "CEFR")
+
+#: J.TEST (実用日本語検定) grades, highest first, and their CEFR rank: the A-D level test
+#: certifies 特A to 準D, the E-F level test E and F; the publisher's own JLPT equivalence
+#: (A ≈ N1, 準A/B ≈ N2, 準B/C ≈ N3, D/E ≈ N4, F ≈ N5) read through the JLPT's ranks.
+JTEST_GRADES: dict[str, int] = {"特A": 5, "A": 5, "準A": 4, "B": 4, "準B": 3, "C": 3,
+                                "準C": 3, "D": 2, "準D": 2, "E": 2, "F": 1}
 CERTIFICATE_LANGUAGES = ("ja", "ko", "de", "en")
 
 _CLEAN = re.compile(r"[\s_\-.:]+")
@@ -69,12 +75,42 @@ def japanese_rank(code: str | None) -> int:
 def certificate_rank(test: str, level: str | None) -> int:
     """CEFR rank of a certificate's level; 0 when the level means nothing on that scale.
 
-    JLPT, JFT-Basic and CEFR levels map directly; NAT-TEST grades 5Q…1Q mirror N5…N1.
+    JLPT, JFT-Basic and CEFR levels map directly; NAT-TEST grades 5Q…1Q mirror N5…N1;
+    J.TEST grades follow ``JTEST_GRADES``; TOPIK levels 1…6 sit at A1…C2.
     """
     level = (level or "").strip().upper()
+    if test == "J.TEST":
+        return JTEST_GRADES.get(jtest_grade(level) or "", 0)
+    if test == "TOPIK":
+        return int(level) if re.fullmatch(r"[1-6]", level) else 0
     if test == "JFT-Basic":
         level = "JFT-" + level.removeprefix("JFT-")
     elif test == "NAT-TEST" and re.fullmatch(r"[1-5]\s*Q", level):
         level = "N" + level[0]
     code = parse_japanese_level(level)
     return japanese_rank(code) if code else 0
+
+
+def jtest_grade(text: str | None) -> str | None:
+    """The J.TEST grade of what was typed ("準a", "特A級", "B"), or None."""
+    key = re.sub(r"[\s級]+", "", str(text or "")).upper().replace("PRE-", "準")
+    return key if key in JTEST_GRADES else None
+
+
+def certificate_level_name(test: str, level: str | None) -> str:
+    """A certificate's level as its test names it: "JLPT N2", "JFT-Basic A2", "NAT-TEST 3Q",
+    "J.TEST 準A", "TOPIK 3", "CEFR B1"; the test alone when no level is recorded."""
+    level = (level or "").strip()
+    if test == "JFT-Basic":
+        level = level.removeprefix("JFT-")
+    return f"{test} {level}" if level else test
+
+
+def declared_level_name(code: str | None) -> str | None:
+    """A declared level code as its scale names it ("N4" stays N4, "JFT-A2" → "JFT-Basic A2",
+    "B1" → "CEFR B1"); None for no level."""
+    if not code or code == "none":
+        return None
+    if code.startswith("JFT-"):
+        return "JFT-Basic " + code.removeprefix("JFT-")
+    return code if code.startswith("N") else f"CEFR {code}"

@@ -23,11 +23,10 @@ from sqlalchemy.orm import selectinload
 
 from matching.extensions import db
 from matching.i18n import _l, fmt_date, fmt_number
-from matching.labels import cefr_name, feature_label, level_label
+from matching.labels import effective_level_label, feature_label, level_label, level_source
 from matching.models import Trainee
 from matching.ranking.service import ModelChoice, ModelReason
 from matching.references import candidate_ref
-from matching.vocab import japanese_rank
 
 #: prefecture_match is 0.5 for a trainee who named no prefecture (``features`` docstring).
 OPEN_TO_ANY_PREFECTURE = _l("Open to work in any prefecture")
@@ -117,6 +116,8 @@ class Card:
     skills: list[tuple[str, str]]  # (slug, matched | missing | preferred | other)
     language: str
     language_ok: bool
+    #: In words, which certificate the level comes from (or that it is declared).
+    language_source: str
     training_hours: int
     experience_years: float
     availability: str
@@ -142,7 +143,8 @@ def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
         ref=candidate_ref(job.id, trainee.id), code=candidate_code(job.id, trainee.id),
         rank=(item or {}).get("rank"), score=(item or {}).get("score"), field=trainee.field,
         skills=skill_marks(job, trainee.skill_slugs), language=language,
-        language_ok=language_ok, training_hours=trainee.training_hours,
+        language_ok=language_ok, language_source=level_source(trainee),
+        training_hours=trainee.training_hours,
         experience_years=trainee.experience_years, availability=availability,
         available_ok=available_ok, bars=contribution_bars(explanation), decision=decision,
         revealed=revealed, name=trainee.full_name if revealed else None,
@@ -153,10 +155,12 @@ def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
 
 def build_cards(job, items: list[dict], decisions: dict[int, str],
                 revealed: set[int]) -> list[Card]:
-    """Cards for ranked ``items`` in their order: one query (plus one for skills)."""
+    """Cards for ranked ``items`` in their order: one query (plus one for skills and one for
+    certificates, which name the level)."""
     ids = [item["trainee_id"] for item in items]
     trainees = {t.id: t for t in db.session.scalars(
-        sa.select(Trainee).where(Trainee.id.in_(ids)).options(selectinload(Trainee.skills)))
+        sa.select(Trainee).where(Trainee.id.in_(ids)).options(
+            selectinload(Trainee.skills), selectinload(Trainee.certificates)))
     } if ids else {}
     return [make_card(job, trainees[item["trainee_id"]], item,
                       decision=decisions.get(item["trainee_id"]),
@@ -176,25 +180,22 @@ def skill_marks(job, slugs: list[str]) -> list[tuple[str, str]]:
     return marks
 
 
-def level_name(trainee: Trainee) -> str:
-    """The trainee's declared level, or the CEFR level a certificate raised them to."""
-    if japanese_rank(trainee.japanese_level) == (trainee.language_rank or 0):
-        return level_label(trainee.japanese_level)
-    return cefr_name(trainee.language_rank, level_label("none"))
-
-
 def language_comparison(trainee: Trainee, job) -> tuple[str, bool]:
-    """("N4 ≥ N4 ✓", True) or ("N5 < N4: 1 level below", False)."""
-    level = level_name(trainee)
+    """("JLPT N2 ≥ N4 required ✓", True) or ("N5 < N4 required: 1 level below", False).
+
+    The level is named as its test names it (``labels.effective_level_label``); the ranks
+    compared are CEFR ranks, so a JFT-Basic A2 meets an N4 minimum.
+    """
+    level = effective_level_label(trainee)
     minimum_rank = job.min_language_rank or 0
     if minimum_rank == 0:
         return _("%(level)s (no minimum required)", level=level), True
     minimum = level_label(job.min_language_level)
     gap = minimum_rank - (trainee.language_rank or 0)
     if gap <= 0:
-        return _("%(level)s ≥ %(minimum)s ✓", level=level, minimum=minimum), True
-    return ngettext("%(level)s < %(minimum)s: %(num)d level below",
-                    "%(level)s < %(minimum)s: %(num)d levels below", gap,
+        return _("%(level)s ≥ %(minimum)s required ✓", level=level, minimum=minimum), True
+    return ngettext("%(level)s < %(minimum)s required: %(num)d level below",
+                    "%(level)s < %(minimum)s required: %(num)d levels below", gap,
                     level=level, minimum=minimum), False
 
 
