@@ -62,7 +62,7 @@ def test_the_export_neutralises_formulas_and_imports_back_unchanged(
     cells = [cell for row in rows for cell in row]
     assert not [cell for cell in cells if cell.startswith(TRIGGERS)]
     by_id = {row[0]: row for row in rows[1:]}
-    assert by_id["X1"][1] == "'=1+1" and by_id["X1"][-1] == "'+84 912 345 678"
+    assert by_id["X1"][1] == "'=1+1" and by_id["X1"][-3] == "'+84 912 345 678"
 
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)

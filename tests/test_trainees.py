@@ -371,11 +371,11 @@ def test_export_is_the_public_import_format(client, login, dept, make_trainee):
         available_from="2026-04-01", email="huong@example.org", phone="0912345678",
         school="Trường, có dấu phẩy", skills="dementia-care; vital-signs", status="available"))
     response, rows = exported(client)
-    assert rows[0] == [*TRAINEE_COLUMNS, "email", "phone"]
+    assert rows[0] == [*TRAINEE_COLUMNS, "email", "phone", "consent", "name_kana"]
     assert rows[1] == ["NA-1", "Nguyễn Thị Hương", "2000-02-29", "F", "nghe-an",
                        "Trường, có dấu phẩy", "nursing_care", "dementia-care;vital-signs", "N4",
                        "800", "2.5", "tokyo;aichi", "2026-04-01", "huong@example.org",
-                       "0912345678"]
+                       "0912345678", "yes", ""]
     assert response.mimetype == "text/csv"
     assert re.fullmatch(r'attachment; filename="trainees-nghe-an-\d{8}\.csv"',
                         response.headers["Content-Disposition"])

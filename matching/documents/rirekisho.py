@@ -100,6 +100,12 @@ def certificate_text(cert) -> str:
         name = "日本語NAT-TEST"
         grade = re.fullmatch(r"([1-5])\s*[QK級]?", level)  # 4Q -> 4級
         level = f"{grade.group(1)}級" if grade else level
+    elif cert.test == "J.TEST":
+        name, outcome = "J.TEST実用日本語検定", " 認定"
+        level = f"{level}級" if level else level  # 準A -> 準A級
+    elif cert.test == "TOPIK":
+        name = "韓国語能力試験（TOPIK）"
+        level = f"{level}級" if level else level
     elif cert.test == "EPS-TOPIK":
         name, outcome = "雇用許可制韓国語能力試験（EPS-TOPIK）", ""
     else:  # a CEFR level is a self-contained statement of ability, not a pass
@@ -119,15 +125,26 @@ def _declared_level(code: str) -> str:
     return code if code.startswith("N") else f"CEFR {code}"
 
 
-def history_rows(trainee) -> list[tuple[str, str, str, str]]:
-    """学歴・職歴 rows as (year, month, text, align); the school's dates are not recorded."""
+def as_of(trainee, today: date) -> date:
+    """The date the registry's facts about school and work were last stated (the record's
+    last change): the 年 / 月 of the 学歴・職歴 rows, since the registry keeps no school dates."""
+    stamp = trainee.updated_at or trainee.created_at
+    return min(stamp.date(), today) if stamp else today
+
+
+def history_rows(trainee, today: date | None = None) -> list[tuple[str, str, str, str]]:
+    """学歴・職歴 rows as (year, month, text, align). Every school and work row carries a year
+    and month, that of ``as_of`` (the footnote says so); headings and 以上 carry none, as on
+    the printed form."""
+    stated = as_of(trainee, today or date.today())
+    year, month = str(stated.year), str(stated.month)
     field = _field_ja(trainee.field)
     school = (trainee.school or "").strip()
-    training = f"{school}（{field}分野）修了" if school else f"職業訓練（{field}分野）"
+    training = f"{school}（{field}分野）修了" if school else f"職業訓練（{field}分野）修了"
     years = trainee.experience_years or 0
-    work = f"実務経験 {_number(years)}年（{field}分野）" if years > 0 else "なし"
-    return [("", "", "学歴", "C"), ("", "", training, "L"), ("", "", "", "L"),
-            ("", "", "職歴", "C"), ("", "", work, "L"), ("", "", "以上", "R")]
+    work = f"{field}分野 実務経験 通算{_number(years)}年" if years > 0 else "職歴なし"
+    return [("", "", "学歴", "C"), (year, month, training, "L"),
+            ("", "", "職歴", "C"), (year, month, work, "L"), ("", "", "以上", "R")]
 
 
 def licence_rows(trainee) -> list[tuple[str, str, str, str]]:
@@ -251,7 +268,7 @@ def _page_one(pdf: FPDF, trainee, today: date) -> list:
                        trainee.phone or "", trainee.email or "")
     _address_block(pdf, y, "連絡先", "", "", "",
                    note="（現住所以外に連絡を希望する場合のみ記入）")
-    rows = history_rows(trainee)
+    rows = history_rows(trainee, today)
     capacity = int((_BOTTOM - (y + 34) - _ROW_H) // _ROW_H)
     return _dated_table(pdf, y + 34, "学歴・職歴（各別にまとめて書く）", rows, capacity)
 
@@ -284,9 +301,30 @@ def _address_block(pdf: FPDF, y: float, label: str, address: str, phone: str, em
     if phone:
         _text(pdf, _SPLIT + 3, y + 10.5, phone, 9, width=_R - _SPLIT - 5)
     if email:
-        _text(pdf, _SPLIT + 3, y + height / 2 + 10.5, email, 9, width=_R - _SPLIT - 5)
+        _email(pdf, y + height / 2, email, _R - _SPLIT - 5)
     _frame(pdf, _L, y, _R - _L, height)
     return y + height
+
+
+#: The smallest type an address is printed in: below it, it is hard to copy by hand.
+_READABLE = 8.0
+
+
+def _email(pdf: FPDF, top: float, email: str, width: float) -> None:
+    """The e-mail address in its half of the 連絡先 cell: on one line at 9 pt when it fits,
+    else broken before the "@" onto two lines, each no smaller than ``_READABLE``."""
+    pdf.set_font(_FONT, "", 9)
+    if pdf.get_string_width(email) <= width or "@" not in email:
+        _text(pdf, _SPLIT + 3, top + 10.5, email, 9, width=width)
+        return
+    local, domain = email.split("@", 1)
+    size = 9.0
+    while size > _READABLE and max(pdf.get_string_width(local),
+                                   pdf.get_string_width("@" + domain)) > width:
+        size -= 0.5
+        pdf.set_font_size(size)
+    _text(pdf, _SPLIT + 3, top + 8.6, local, size, width=width)
+    _text(pdf, _SPLIT + 3, top + 12.4, "@" + domain, size, width=width)
 
 
 def _wrap(pdf: FPDF, rows, width: float) -> list[tuple[str, str, str, str]]:
@@ -334,9 +372,9 @@ def _text_box(pdf: FPDF, y: float, height: float, heading: str, body: str) -> No
 
 def _page_two(pdf: FPDF, trainee, today: date, overflow: list) -> None:
     y = 15.0
-    continued = max(4, len(overflow))
-    _dated_table(pdf, y, "学歴・職歴（各別にまとめて書く）", overflow, continued)
-    y += _ROW_H * (continued + 1) + 6
+    if overflow:  # the history continues only when page 1 was full: no empty rows first
+        _dated_table(pdf, y, "学歴・職歴（各別にまとめて書く）", overflow, len(overflow))
+        y += _ROW_H * (len(overflow) + 1) + 6
     licences = licence_rows(trainee)
     count = max(6, len(_wrap(pdf, licences, _R - _L - _YEAR_W - _MONTH_W - 6)))
     _dated_table(pdf, y, "免許・資格", licences, count)
@@ -358,3 +396,7 @@ def _page_two(pdf: FPDF, trainee, today: date, overflow: list) -> None:
     _text(pdf, _L, footnote_y + 6, "1. 年は西暦で記載しています。", 7)
     _text(pdf, _L, footnote_y + 10,
           f"2. この履歴書は登録情報から作成しました（作成日 {japanese_date(today)}）。", 7)
+    stated = as_of(trainee, today)
+    _text(pdf, _L, footnote_y + 14,
+          f"3. 学歴・職歴の年月は、登録情報の記載年月（{stated.year}年{stated.month}月）です"
+          "（在学期間は登録されていません）。", 7)

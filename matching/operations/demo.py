@@ -55,6 +55,18 @@ class DemoOrg:
     province: str | None = None
     #: The organisation's demo account: (e-mail, role, display name, preferred locale).
     account: tuple[str, str, str, str | None] | None = None
+    #: A school's SSW fields: a trainee is only ever drawn from a school teaching their field.
+    fields: tuple[str, ...] = ()
+
+
+# What each kind of school teaches (a medical college trains carers, not welders).
+_TECHNICAL = ("construction", "manufacturing", "auto_repair", "shipbuilding", "building_cleaning")
+_INDUSTRIAL = ("manufacturing", "construction", "auto_repair", "food_manufacturing")
+_MEDICAL = ("nursing_care",)
+_ECONOMICS_TECHNICAL = ("agriculture", "food_manufacturing", "food_service", "accommodation",
+                        "building_cleaning", "fishery")
+_AGRICULTURE = ("agriculture", "forestry", "food_manufacturing")
+_TRADE_TOURISM = ("food_service", "accommodation", "food_manufacturing", "building_cleaning")
 
 
 # Department provinces: (code, external-ID prefix, share of the trainees).
@@ -75,18 +87,36 @@ ORGANISATIONS = [
     DemoOrg("dept-can-tho", "department", "Sở Nội vụ thành phố Cần Thơ", province="can-tho",
             account=("can-tho@demo.example", "department", "Huỳnh Thị Mai", "vi")),
     DemoOrg("school-viet-duc-nghe-an", "school",
-            "Trường Cao đẳng Kỹ thuật Việt – Đức Nghệ An", province="nghe-an"),
+            "Trường Cao đẳng Kỹ thuật Việt – Đức Nghệ An", province="nghe-an",
+            fields=_TECHNICAL),
     DemoOrg("school-viet-han-nghe-an", "school",
-            "Trường Cao đẳng Kỹ thuật Công nghiệp Việt Nam – Hàn Quốc", province="nghe-an"),
+            "Trường Cao đẳng Kỹ thuật Công nghiệp Việt Nam – Hàn Quốc", province="nghe-an",
+            fields=_INDUSTRIAL),
+    DemoOrg("school-y-te-nghe-an", "school", "Trường Cao đẳng Y tế Nghệ An",
+            province="nghe-an", fields=_MEDICAL),
+    DemoOrg("school-kt-kt-nghe-an", "school", "Trường Cao đẳng Kinh tế – Kỹ thuật Nghệ An",
+            province="nghe-an", fields=_ECONOMICS_TECHNICAL),
     DemoOrg("school-cong-nghiep-thanh-hoa", "school", "Trường Cao đẳng Công nghiệp Thanh Hóa",
-            province="thanh-hoa"),
+            province="thanh-hoa", fields=_INDUSTRIAL),
+    DemoOrg("school-y-te-thanh-hoa", "school", "Trường Cao đẳng Y tế Thanh Hóa",
+            province="thanh-hoa", fields=_MEDICAL),
+    DemoOrg("school-nong-lam-thanh-hoa", "school", "Trường Cao đẳng Nông Lâm Thanh Hóa",
+            province="thanh-hoa", fields=_AGRICULTURE),
     DemoOrg("school-bach-khoa-ha-noi", "school", "Trường Cao đẳng Nghề Bách khoa Hà Nội",
-            province="ha-noi"),
-    DemoOrg("school-y-te-ha-noi", "school", "Trường Cao đẳng Y tế Hà Nội", province="ha-noi"),
+            province="ha-noi", fields=_TECHNICAL),
+    DemoOrg("school-y-te-ha-noi", "school", "Trường Cao đẳng Y tế Hà Nội", province="ha-noi",
+            fields=_MEDICAL),
+    DemoOrg("school-thuong-mai-du-lich-ha-noi", "school",
+            "Trường Cao đẳng Thương mại và Du lịch Hà Nội", province="ha-noi",
+            fields=_TRADE_TOURISM),
     DemoOrg("school-ky-thuat-dak-lak", "school", "Trường Cao đẳng Kỹ thuật Đắk Lắk",
-            province="dak-lak"),
+            province="dak-lak", fields=_TECHNICAL + ("agriculture",)),
+    DemoOrg("school-y-te-dak-lak", "school", "Trường Cao đẳng Y tế Đắk Lắk",
+            province="dak-lak", fields=_MEDICAL),
     DemoOrg("school-kt-kt-can-tho", "school", "Trường Cao đẳng Kinh tế – Kỹ thuật Cần Thơ",
-            province="can-tho"),
+            province="can-tho", fields=_ECONOMICS_TECHNICAL + _INDUSTRIAL),
+    DemoOrg("school-y-te-can-tho", "school", "Trường Cao đẳng Y tế Cần Thơ",
+            province="can-tho", fields=_MEDICAL),
     DemoOrg("sakura-kensetsu", "employer", "株式会社サクラ建設 (Sakura Kensetsu Co., Ltd.)", "JP",
             account=("sakura@demo.example", "employer", "田中 浩 (Tanaka Hiroshi)", "ja")),
     DemoOrg("midori-kaigo", "employer", "社会福祉法人みどり会 (Midori-kai Care)", "JP",
@@ -226,10 +256,10 @@ def demo_trainee_rows(count: int, today: date | None = None) -> list[dict[str, s
     """``count`` importer rows (public column names, text values), the same on every run."""
     # Dates are relative to the first of the month, so runs within a month agree exactly.
     reference = (today or date.today()).replace(day=1)
-    schools: dict[str, list[str]] = {}
+    schools: dict[str, list[DemoOrg]] = {}
     for demo in ORGANISATIONS:
         if demo.kind == "school":
-            schools.setdefault(demo.province, []).append(demo.name)
+            schools.setdefault(demo.province, []).append(demo)
     province_weights = {code: share for code, _prefix, share in PROVINCES}
     prefixes = {code: prefix for code, prefix, _share in PROVINCES}
     numbers = dict.fromkeys(prefixes, 0)
@@ -244,7 +274,7 @@ def demo_trainee_rows(count: int, today: date | None = None) -> list[dict[str, s
 
 
 def _trainee_row(rng: random.Random, province: str, number: int, prefix: str,
-                 schools: list[str], reference: date) -> dict[str, str]:
+                 schools: list[DemoOrg], reference: date) -> dict[str, str]:
     field_code = _weighted(rng, FIELD_WEIGHTS)
     gender = "F" if rng.random() < WOMEN_SHARE.get(field_code, 0.5) else "M"
     parts = vietnamese_name(rng, gender)
@@ -270,7 +300,7 @@ def _trainee_row(rng: random.Random, province: str, number: int, prefix: str,
         "date_of_birth": born.isoformat(),
         "gender": gender,
         "province": province,
-        "school": rng.choice(schools) if schools and rng.random() < 0.85 else "",
+        "school": _school(rng, field_code, schools, number),
         "field": field_code,
         "skills": ";".join(skills),
         "japanese_level": level,
@@ -283,6 +313,18 @@ def _trainee_row(rng: random.Random, province: str, number: int, prefix: str,
         "phone": f"09{rng.randrange(10**8):08d}" if rng.random() < 0.8 else "",
         "name_kana": " ".join(KANA[p] for p in parts) if rng.random() < 0.15 else "",
     }
+
+
+def _school(rng: random.Random, field_code: str, schools: list[DemoOrg], number: int) -> str:
+    """A school of the province teaching ``field_code`` for 85 % of the trainees, else none
+    (also when no school there teaches it). The draws from ``rng`` stay those of the time
+    schools ignored fields, so every other value of the trainee is unchanged."""
+    if not (schools and rng.random() < 0.85):
+        return ""
+    rng.choice(schools)
+    teaching = [s.name for s in schools if field_code in s.fields]
+    return random.Random(f"{DEMO_SEED}-school-{field_code}-{number}").choice(teaching) \
+        if teaching else ""
 
 
 # -- job orders and decisions ----------------------------------------------------------------

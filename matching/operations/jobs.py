@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import IntegrityError
 
 from matching import access
 from matching.extensions import db
-from matching.i18n import _l
+from matching.i18n import _l, fmt_date
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder, Organisation
 from matching.operations.errors import OperationError
 from matching.operations.skills import resolve_skills
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 MAX_HEADCOUNT = 10_000
 MAX_SALARY = 10_000_000  # JPY a month, as in the importer
+#: Below this a monthly salary is under every prefecture's minimum wage for full-time work
+#: (the lowest, about ¥950 an hour, is some ¥160,000 a month): most likely a typing slip
+#: (a day's or an hour's pay, a missing zero). The form asks to confirm, imports warn.
+LOW_MONTHLY_SALARY = 100_000
 SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills columns
 EXTERNAL_ID_LIMIT = 64
 TITLE_LIMIT = 200  # the size of job_orders.title
@@ -210,6 +215,12 @@ def _apply(job: JobOrder, data: Mapping) -> None:
     if window is not None and data.get("start_date") is None:
         raise JobOrderError(_l("Enter a start date: the start window counts from it."),
                             "start_window_days")
+    start = data.get("start_date")
+    # A new or changed start date cannot be in the past, draft or not; an old job order
+    # whose start has passed can still be edited (closed, filled) without changing it.
+    if start is not None and start != job.start_date and start < date.today():
+        raise JobOrderError(_l("The start date %(date)s is in the past; enter the day work "
+                               "will start.", date=LazyString(fmt_date, start)), "start_date")
     job.title, job.field, job.headcount = title, data["field"], headcount
     job.min_language_level, job.min_language_rank = level, japanese_rank(level)
     job.prefecture, job.monthly_salary_jpy = prefecture, salary

@@ -293,9 +293,10 @@ def funnel_by_province(user) -> list[FunnelRow]:
 
 
 def lowest_conversion(rows: list[FunnelRow]) -> set[str]:
-    """Provinces whose registrations turn least into deployments (ties all count)."""
+    """Provinces whose registrations turn least into deployments (ties all count; the
+    dashboard names them all). Empty when every province converts alike: none is lower."""
     rates = [r.conversion for r in rows if r.conversion is not None]
-    if len(rates) < 2:
-        return set()  # one province alone is not "lowest" of anything
-    low = min(rates)
+    low = min(rates, default=None)
+    if len(rates) < 2 or all(rate == low for rate in rates):
+        return set()  # one province alone, or all level, is not "lowest" of anything
     return {r.province for r in rows if r.conversion == low}

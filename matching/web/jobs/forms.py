@@ -27,10 +27,11 @@ from wtforms.validators import (
 )
 
 from matching.extensions import db
-from matching.i18n import _l, locale_code
+from matching.i18n import _l, fmt_yen, locale_code
 from matching.labels import JOB_STATUS_LABELS, VISA_LABELS
 from matching.models import JOB_STATUSES, VISA_TRACKS, Organisation
 from matching.operations.jobs import (
+    LOW_MONTHLY_SALARY,
     MAX_HEADCOUNT,
     MAX_SALARY,
     MAX_START_WINDOW,
@@ -133,9 +134,12 @@ class JobOrderForm(Form):
     status = SelectField(_l("Status"), invalid_choice_message=INVALID_CHOICE)
     submit = SubmitField(_l("Save"))
     save_draft = SubmitField(_l("Save as draft"))
+    #: Shown once a salary under ``LOW_MONTHLY_SALARY`` is entered: ticking it confirms it.
+    confirm_low_salary = BooleanField(_l("Yes, this is the monthly salary in yen"))
 
     def __init__(self, *args, user, job=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._stored_salary = job.monthly_salary_jpy if job is not None else None
         self.field.choices = field_choices(locale_code(), _l("Choose a field"))
         self.min_language_level.choices = level_choices()
         self.prefecture.choices = prefecture_choices(_l("Choose a prefecture"))
@@ -165,10 +169,22 @@ class JobOrderForm(Form):
     validate_required_skills = _validate_skills
     validate_preferred_skills = _validate_skills
 
+    def validate_monthly_salary_jpy(self, field):
+        # Not a refusal: a low figure is asked about once (an unchanged one is not again).
+        if (field.data is not None and field.data < LOW_MONTHLY_SALARY
+                and field.data != self._stored_salary and not self.confirm_low_salary.data):
+            self.asks_salary_confirmation = True
+            raise ValidationError(_l(
+                "%(amount)s a month is below the minimum wage of every prefecture. Check the "
+                "amount (a monthly salary in yen, before deductions), or tick the box below "
+                "to keep it.", amount=fmt_yen(field.data)))
+
+    asks_salary_confirmation = False
+
     def job_data(self) -> dict:
         """The cleaned values in the shape ``operations.jobs`` expects."""
         data = {name: f.data for name, f in self._fields.items()
-                if name not in ("csrf_token", "submit", "save_draft")}
+                if name not in ("csrf_token", "submit", "save_draft", "confirm_low_salary")}
         for key in ("employer_id", "agency_id"):
             data[key] = int(data[key]) if data.get(key) else None
         for key in ("required_skills", "preferred_skills"):

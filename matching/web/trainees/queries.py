@@ -98,7 +98,9 @@ def user_names(*user_ids: int | None) -> dict[int, str]:
 
 # -- CSV export ----------------------------------------------------------------------------
 
-EXPORT_COLUMNS = TRAINEE_COLUMNS + TRAINEE_OPTIONAL_COLUMNS
+#: The import format with every optional column (README: consent and the katakana reading
+#: too), so an exported file re-imports as it is.
+EXPORT_COLUMNS = TRAINEE_COLUMNS + TRAINEE_OPTIONAL_COLUMNS + ("consent", "name_kana")
 _EXPORT_BATCH = 500
 
 
@@ -120,6 +122,8 @@ def export_row(trainee: Trainee) -> list[str]:
         "available_from": trainee.available_from.isoformat() if trainee.available_from else "",
         "email": trainee.email or "",
         "phone": trainee.phone or "",
+        "consent": "yes" if trainee.consent else "no",
+        "name_kana": trainee.name_kana or "",
     }
     return [values[column] for column in EXPORT_COLUMNS]
 
