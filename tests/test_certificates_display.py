@@ -12,8 +12,16 @@ from matching.labels import effective_level_label, level_label, level_source
 from matching.models import JobOrder, LanguageCertificate
 from matching.operations import registry
 from matching.operations.registry import RegistryError
+from matching.ranking.pool import clear_memory_cache
 from matching.vocab.languages import certificate_level_name, certificate_rank
 from matching.web.jobs.cards import language_comparison
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool_cache():
+    clear_memory_cache()  # tests share one database URL: never reuse another test's pool
+    yield
+    clear_memory_cache()
 
 
 def cert(trainee, test, level, issued=date(2025, 7, 6), language="ja", score=None):

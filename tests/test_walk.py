@@ -22,6 +22,7 @@ from matching.operations.imports.job_orders import import_job_orders
 from matching.operations.imports.trainees import import_trainees
 from matching.operations.jobs import JobOrderError
 from matching.operations.skills import ensure_skill_ids
+from matching.ranking.pool import clear_memory_cache
 from matching.web.dispatch import queries as dispatch_queries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,13 @@ TODAY = date.today()
 
 
 # -- the 履歴書 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool_cache():
+    clear_memory_cache()  # tests share one database URL: never reuse another test's pool
+    yield
+    clear_memory_cache()
 
 
 def _pages(content: bytes) -> list[str]:
