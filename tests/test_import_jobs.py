@@ -321,6 +321,7 @@ def test_utf8_bom_and_semicolon_separated_csv(app):
 
 def test_a_database_error_rolls_back_the_new_employers_too(app, monkeypatch):
     assert import_job_orders_file(csv_file(row("JO-1")), "jobs.csv").ok
+    db.session.commit()  # the first import's command ends
     # As if JO-1 were new: its INSERT breaks the unique external_id after the employer went in.
     monkeypatch.setattr(job_imports, "_existing", lambda external_ids: {})
     with pytest.raises(sa.exc.IntegrityError):

@@ -54,7 +54,7 @@ def authenticate(email: str, password: str) -> User | None:
     if not user.check_password(password) or not user.is_active:
         return None
     user.last_login_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -85,12 +85,12 @@ def change_password(user: User, password: str) -> None:
     """Set a new password and end every session (the caller logs the current one back in)."""
     user.set_password(password)
     end_all_sessions(user)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_user_locale(user: User, locale: str) -> None:
     user.locale = locale
-    db.session.commit()
+    db.session.flush()
 
 
 def _check_timezone(timezone: str | None) -> None:
@@ -145,7 +145,7 @@ def create_user(email: str, password: str, role: str, org: Organisation, *, name
                 timezone=timezone or None)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()
     log.info("user %s created with role %s in %s", email, role, org.code)
     return user
 
@@ -176,7 +176,7 @@ def update_user(user: User, *, name: str, role: str, org: Organisation, active: 
     user.name, user.role, user.organisation, user.active = name.strip(), role, org, active
     user.locale = locale or None
     user.timezone = timezone or None  # None: the organisation's zone
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -220,7 +220,7 @@ def save_organisation(org: Organisation | None, *, kind: str, code: str, name: s
     org.kind, org.code, org.name, org.country = kind, code, name.strip(), country
     org.province = province or None
     org.active = active
-    db.session.commit()
+    db.session.flush()
     return org
 
 

@@ -46,6 +46,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import LazyString
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from matching import access
@@ -191,15 +192,17 @@ def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | N
     document = Document(kind=kind, number=number, issued_on=issued_on, expires_on=expires_on,
                         created_by_id=getattr(user, "id", None), **owner)
     path = _store(upload, document) if upload is not None and upload.filename else None
+    if path:
+        # Until the request or command commits, the file belongs to the transaction: if it
+        # rolls back, the file goes with it (``_forget_stored_files``).
+        db.session.info.setdefault(_STORED_IN_TRANSACTION, []).append(path)
     db.session.add(document)
     try:
         if replaces is not None:
             _supersede(replaces, document)
-        db.session.commit()
+        db.session.flush()
     except Exception:
-        db.session.rollback()
-        if path:
-            os.remove(path)  # no row points at it: do not leave an orphan file behind
+        db.session.rollback()  # removes the stored file too
         raise
     log.info("document %s (%s) recorded by %s", document.id, kind,
              getattr(user, "email", "system"))
@@ -481,3 +484,25 @@ def _expired(document: Document, expires: date, reference: date,
 def lazy_date(value: date) -> LazyString:
     """A date formatted in the locale of whoever finally reads the message."""
     return LazyString(fmt_date, value)
+
+
+# -- files follow their transaction ------------------------------------------------------------
+
+_STORED_IN_TRANSACTION = "matching.stored_document_files"
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _keep_stored_files(session: Session) -> None:
+    session.info.pop(_STORED_IN_TRANSACTION, None)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_stored_files(session: Session) -> None:
+    """A rolled-back document leaves no orphan file behind: no row points at it."""
+    for path in session.info.pop(_STORED_IN_TRANSACTION, ()):
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove the stored file %s: %s", path, exc)

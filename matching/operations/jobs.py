@@ -70,7 +70,7 @@ def create_job_order(data: Mapping, user) -> JobOrder:
                    created_by_id=user.id)
     _apply(job, data)
     db.session.add(job)
-    _commit(external_id)
+    _flush(external_id)
     log.info("job order %s posted by %s", external_id, user.email)
     return job
 
@@ -93,7 +93,7 @@ def update_job_order(job: JobOrder, data: Mapping, user) -> JobOrder:
         db.session.rollback()  # half-applied changes must not be written by a later flush
         raise
     job.external_id, job.status = external_id, status
-    _commit(external_id)
+    _flush(external_id)
     log.info("job order %s updated by %s", external_id, user.email)
     return job
 
@@ -107,7 +107,7 @@ def set_job_status(job: JobOrder, status: str, user) -> JobOrder:
         log.info("job order %s: %s → %s by %s", job.external_id, job.status, status,
                  user.email)
         job.status = status
-        db.session.commit()
+        db.session.flush()
     return job
 
 
@@ -171,9 +171,10 @@ def _check_move(current: str, status: str) -> None:
                             "status")
 
 
-def _commit(external_id: str) -> None:
+def _flush(external_id: str) -> None:
+    """Write now, so that the database's unique key decides (the request commits)."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:
         # Two people saving the same ID at the same moment: the constraint decides.
         db.session.rollback()

@@ -68,7 +68,7 @@ def create_trainee(data: Mapping, user) -> Trainee:
     with _rollback_on_error(), db.session.no_autoflush:
         _apply(trainee, data)
         db.session.add(trainee)
-    _commit(province, external_id)
+    _flush(province, external_id)
     log.info("trainee %s/%s registered by %s", province, external_id, user.email)
     return trainee
 
@@ -88,7 +88,7 @@ def update_trainee(trainee: Trainee, data: Mapping, user) -> Trainee:
         trainee.province, trainee.external_id, trainee.status = province, external_id, status
         trainee.updated_by_id = user.id
         _apply(trainee, data)
-    _commit(province, external_id)
+    _flush(province, external_id)
     log.info("trainee %s/%s updated by %s", province, external_id, user.email)
     return trainee
 
@@ -140,9 +140,10 @@ def _duplicate_error() -> RegistryError:
                          "external_id")
 
 
-def _commit(province: str, external_id: str) -> None:
+def _flush(province: str, external_id: str) -> None:
+    """Write now, so that the database's unique key decides (the request commits)."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:
         # Two people saving the same ID at the same moment: the constraint decides.
         db.session.rollback()
@@ -250,7 +251,7 @@ def add_certificate(trainee: Trainee, data: Mapping, user) -> LanguageCertificat
     trainee.certificates.append(cert)
     trainee.updated_by_id = user.id
     refresh_language_rank(trainee)
-    db.session.commit()
+    db.session.flush()
     log.info("certificate %s %s added to trainee %s by %s", test, level, trainee.id, user.email)
     return cert
 
@@ -304,5 +305,5 @@ def delete_certificate(trainee: Trainee, cert: LanguageCertificate, user) -> Non
     trainee.certificates.remove(cert)
     trainee.updated_by_id = user.id
     refresh_language_rank(trainee)
-    db.session.commit()
+    db.session.flush()
     log.info("certificate %s removed from trainee %s by %s", cert.id, trainee.id, user.email)

@@ -456,10 +456,11 @@ def parsed_rows(numbered: list[Row], columns: Iterable[str],
 
 @contextmanager
 def all_or_nothing():
-    """Commit what the block writes, or none of it: an exception rolls back, then goes on."""
+    """Write what the block writes (the request or command commits it), or none of it: an
+    exception rolls the whole transaction back, then goes on."""
     try:
         yield
-        db.session.commit()
+        db.session.flush()
     except Exception:
         db.session.rollback()
         raise

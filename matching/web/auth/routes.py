@@ -6,7 +6,7 @@ from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from matching import timezones
-from matching.extensions import db, limiter
+from matching.extensions import limiter
 from matching.i18n import locale_code, set_lang_cookie
 from matching.models._common import utcnow
 from matching.operations.accounts import (
@@ -48,8 +48,7 @@ def logout():
         # The remember-me cookie is a long-lived bearer token (the same "<id>:<token>" on
         # every device that kept the user logged in): it ends for good only when the token
         # rotates, which ends the user's other sessions too.
-        end_all_sessions(current_user)
-        db.session.commit()
+        end_all_sessions(current_user)  # committed with the request
     logout_user()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
@@ -58,8 +57,7 @@ def logout():
 @bp.route("/logout-everywhere", methods=["POST"])
 @login_required
 def logout_everywhere():
-    end_all_sessions(current_user)
-    db.session.commit()
+    end_all_sessions(current_user)  # committed with the request
     logout_user()
     flash(_("You have been logged out on every device."), "info")
     return redirect(url_for("auth.login"))
@@ -96,7 +94,6 @@ def account():
         except AccountError as exc:
             show_refusal(form, exc)
         else:
-            db.session.commit()
             g.pop("locale", None)  # the confirmation speaks the language just chosen
             refresh()
             response = redirect(url_for("auth.account"))
