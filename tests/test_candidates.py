@@ -91,7 +91,9 @@ def test_cards_are_ranked_and_explained(client, login, review):
     assert "3 candidates in the pool." in text
     assert "Selected: 0 / headcount 2" in text
     # Required skills matched / missing, preferred matched; Japanese against the minimum.
-    assert "✓ haccp" in text and "✗ food-hygiene" in text and "★ packaging" in text
+    # Skills by their labels in the reader's language (the codes stay in exports).
+    assert "✓ HACCP-based hygiene control" in text and "✗ Food hygiene" in text
+    assert "★ Packaging" in text
     assert "N3 ≥ N4 ✓" in text and "N5 &lt; N4: 1 level below" in text
     assert "61 days after the start date" in text  # 2026-12-01 vs 2026-10-01
     # The contributions chart, with translated labels and both colours.

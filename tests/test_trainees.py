@@ -81,7 +81,7 @@ def test_register_through_the_form_stores_derived_values(client, login, dept):
     assert trainee.created_by_id == dept.id == trainee.updated_by_id
 
     page = page_text(client.get(f"/trainees/{trainee.id}"))
-    assert "Nguyễn Văn An" in page and "cnc-machining" in page
+    assert "Nguyễn Văn An" in page and "CNC machining" in page  # the skill's label
     assert "Aichi" in page and "Lan Nghệ An" in page  # prefecture name, created by
 
 
