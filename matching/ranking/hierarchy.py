@@ -37,8 +37,8 @@ import scipy.sparse as sp
 
 from matching.ranking.features import FEATURES
 from matching.ranking.metrics import group_ndcg
-from matching.ranking.model import LinearModel, TooFewDecisions
-from matching.ranking.training import _spread, labelled_groups, pairs, usable_rows
+from matching.ranking.model import LinearModel
+from matching.ranking.training import labelled_groups, pairwise_differences
 
 #: An employer's deviation is shrunk as if this many job orders vouched for the global weights
 #: (see the module docstring): one decided job order keeps at most half of its own. On the
@@ -88,22 +88,10 @@ def fit_hierarchical(X, grades, groups, *, employers, fields, weights=None, C: f
     from sklearn.exceptions import ConvergenceWarning  # lazy: see training.fit_pairwise
     from sklearn.linear_model import LogisticRegression
 
-    X = np.asarray(X, dtype=np.float64)
+    p = pairwise_differences(X, grades, groups, weights, max_pairs_per_group, random_state)
+    diff, label, sample_weight, scale = p.diff, p.label, p.sample_weight, p.scale
+    win, used = p.win, p.used
     grades = np.asarray(grades, dtype=np.float64)
-    w = (np.ones(len(grades)) if weights is None
-         else np.nan_to_num(np.asarray(weights, dtype=np.float64)))
-    win, lose = pairs(grades, groups, weights=w, max_pairs_per_group=max_pairs_per_group,
-                      random_state=random_state)
-    if len(win) == 0:
-        raise TooFewDecisions("no pair of candidates with different grades in one job order")
-    used = usable_rows(grades, w)
-    scale = _spread(X[used], w[used])
-    scale[scale < 1e-9] = 1.0
-    diff = (X[win] - X[lose]) / scale
-    label = np.ones(len(win))
-    label[1::2] = -1
-    diff[1::2] *= -1
-    sample_weight = (grades[win] - grades[lose]) * np.minimum(w[win], w[lose])
 
     n_jobs = labelled_groups(grades[used], np.asarray(groups)[used]).size or 1
     # Data curvature of one typical job order, per column: the logistic loss bends at most

@@ -170,6 +170,35 @@ def fit_pairwise(X, grades, groups, *, weights=None, C: float = 1.0, random_stat
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
+    p = pairwise_differences(X, grades, groups, weights, max_pairs_per_group, random_state)
+    clf = LogisticRegression(C=C, fit_intercept=False, max_iter=2000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        clf.fit(p.diff, p.label, sample_weight=p.sample_weight)
+    converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
+    return LinearModel(clf.coef_.ravel() / p.scale, 0.0, FEATURES, kind="learned", alpha=1.0,
+                       metrics={"n_pairs": int(len(p.win)), "converged": converged},
+                       n_decisions=int(p.used.sum()), n_job_orders=p.n_job_orders)
+
+
+@dataclass
+class PairwiseData:
+    """The pairwise transform of graded rows (``pairwise_differences``)."""
+
+    diff: np.ndarray  # standardised X[win] - X[lose], every other pair's sign flipped
+    label: np.ndarray  # +1 / -1, following the flips
+    sample_weight: np.ndarray  # grade gap × the smaller row weight of the pair
+    scale: np.ndarray  # the per-feature spread the differences were divided by
+    win: np.ndarray
+    lose: np.ndarray
+    used: np.ndarray  # the rows that can take part (usable_rows)
+    n_job_orders: int
+
+
+def pairwise_differences(X, grades, groups, weights=None, max_pairs_per_group: int = 5000,
+                         random_state: int = 0) -> PairwiseData:
+    """The pairs of candidates with different grades in one job order, as standardised
+    difference vectors with balanced labels (the RankSVM transform, module docstring)."""
     X = np.asarray(X, dtype=np.float64)
     grades = np.asarray(grades, dtype=np.float64)
     w = (np.ones(len(grades)) if weights is None
@@ -185,16 +214,9 @@ def fit_pairwise(X, grades, groups, *, weights=None, C: float = 1.0, random_stat
     label = np.ones(len(win))
     label[1::2] = -1
     diff[1::2] *= -1
-    clf = LogisticRegression(C=C, fit_intercept=False, max_iter=2000)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        clf.fit(diff, label, sample_weight=(grades[win] - grades[lose])
-                * np.minimum(w[win], w[lose]))
-    converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
-    return LinearModel(clf.coef_.ravel() / scale, 0.0, FEATURES, kind="learned", alpha=1.0,
-                       metrics={"n_pairs": int(len(win)), "converged": converged},
-                       n_decisions=int(used.sum()),
-                       n_job_orders=labelled_groups(grades[used], np.asarray(groups)[used]).size)
+    return PairwiseData(diff, label, (grades[win] - grades[lose]) * np.minimum(w[win], w[lose]),
+                        scale, win, lose, used,
+                        int(labelled_groups(grades[used], np.asarray(groups)[used]).size))
 
 
 def baseline_scores(X: np.ndarray) -> np.ndarray:
