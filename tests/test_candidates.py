@@ -94,7 +94,7 @@ def test_cards_are_ranked_and_explained(client, login, review):
     # Skills by their labels in the reader's language (the codes stay in exports).
     assert "✓ HACCP-based hygiene control" in text and "✗ Food hygiene" in text
     assert "★ Packaging" in text
-    assert "N3 ≥ N4 ✓" in text and "N5 &lt; N4: 1 level below" in text
+    assert "N3 ≥ N4 required ✓" in text and "N5 &lt; N4 required: 1 level below" in text
     assert "61 days after the start date" in text  # 2026-12-01 vs 2026-10-01
     # The contributions chart, with translated labels and both colours.
     assert "Required skills" in text and "Levels below the minimum Japanese level" in text
