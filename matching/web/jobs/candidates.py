@@ -131,13 +131,19 @@ def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[str,
 # -- one candidate -------------------------------------------------------------------------------
 
 
+def _candidate(job_id: int, ref: str) -> tuple[JobOrder, Trainee]:
+    """The job order under review and its candidate behind ``ref``, with skills and
+    certificates loaded (else 404)."""
+    job = _job_under_review(job_id)
+    return job, access.get_candidate_by_ref_or_404(current_user, job, ref,
+                                                   selectinload(Trainee.skills),
+                                                   selectinload(Trainee.certificates))
+
+
 @bp.route("/<int:job_id>/candidates/<ref>")
 @access.roles_required(*access.CANDIDATE_REVIEWERS)
 def profile(job_id: int, ref: str):
-    job = _job_under_review(job_id)
-    trainee = access.get_candidate_by_ref_or_404(current_user, job, ref,
-                                          selectinload(Trainee.skills),
-                                          selectinload(Trainee.certificates))
+    job, trainee = _candidate(job_id, ref)
     revealed = access.can_see_profile(current_user, trainee, job)
     item = rank_one(job, trainee.id)
     history = db.session.scalars(
@@ -203,10 +209,7 @@ def _decision_message(decision: str, code: str) -> str:
 @bp.route("/<int:job_id>/candidates/<ref>/rirekisho.pdf")
 @access.roles_required(*access.CANDIDATE_REVIEWERS)
 def rirekisho(job_id: int, ref: str):
-    job = _job_under_review(job_id)
-    trainee = access.get_candidate_by_ref_or_404(current_user, job, ref,
-                                          selectinload(Trainee.skills),
-                                          selectinload(Trainee.certificates))
+    job, trainee = _candidate(job_id, ref)
     if not access.can_see_profile(current_user, trainee, job):
         abort(404)  # blind review: the résumé opens with the profile, not before
     log.info("rirekisho of trainee %s downloaded by %s for job order %s", trainee.id,
