@@ -34,9 +34,6 @@ from matching.web.forms import show_refusal
 
 log = logging.getLogger(__name__)
 
-MOVERS = ("admin", "agency")
-READERS = ("admin", "agency", "department", "employer")
-
 
 @bp.context_processor
 def dispatch_helpers() -> dict:
@@ -74,7 +71,7 @@ def board():
         return redirect(url_for(".province"))
     if current_user.role == "employer":
         return redirect(url_for(".employer"))
-    if current_user.role not in MOVERS:
+    if current_user.role not in access.DISPATCH_MOVERS:
         abort(403)
     jobs, employers = queries.filter_choices(current_user)
     form = BoardFilterForm(formdata=request.args, jobs=jobs, employers=employers)
@@ -169,7 +166,7 @@ def _flash_form_errors(form) -> None:
 
 
 @bp.route("/<bigid:dispatch_id>/move", methods=["POST"])
-@access.roles_required(*MOVERS)
+@access.roles_required(*access.DISPATCH_MOVERS)
 def move(dispatch_id: int):
     """Record one move; a form read at an older version is refused with the current stage."""
     dispatch = _movable(dispatch_id)
@@ -198,7 +195,7 @@ def move(dispatch_id: int):
 
 
 @bp.route("/<bigid:dispatch_id>/edit", methods=["POST"])
-@access.roles_required(*MOVERS)
+@access.roles_required(*access.DISPATCH_MOVERS)
 def edit(dispatch_id: int):
     """Change the planned departure (the date documents must stay valid until)."""
     dispatch = _movable(dispatch_id)
@@ -224,7 +221,7 @@ def edit(dispatch_id: int):
 
 
 @bp.route("/<bigid:dispatch_id>/documents", methods=["POST"])
-@access.roles_required(*MOVERS)
+@access.roles_required(*access.DISPATCH_MOVERS)
 def add_document(dispatch_id: int):
     dispatch = _movable(dispatch_id)
     form = DocumentForm()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from matching import access
 from matching.extensions import db
-from matching.models import DECISIONS, Decision, JobOrder, User
+from matching.models import DECISIONS, Decision, JobOrder
 from matching.operations import jobs as job_ops
 from matching.operations.jobs import JobOrderError
 from matching.web.forms import show_refusal
@@ -23,8 +23,6 @@ from matching.web.jobs import bp
 from matching.web.jobs.forms import JobOrderForm, JobSearchForm, StatusForm, job_form_data
 from matching.web.params import paginate
 
-MANAGERS = ("admin", "employer")
-READERS = ("admin", "employer", "agency")
 HISTORY_SHOWN = 200  # the latest decisions listed on a job order's page
 
 
@@ -67,7 +65,7 @@ def decision_counts(job_ids: Iterable[int]) -> dict[int, dict[str, int]]:
 
 
 @bp.route("/")
-@access.roles_required(*READERS)
+@access.roles_required(*access.JOB_READERS)
 def index():
     form = JobSearchForm(formdata=request.args)
     stmt = access.job_orders_select(current_user)
@@ -92,7 +90,7 @@ def _render_form(form: JobOrderForm, job: JobOrder | None):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@access.roles_required(*MANAGERS)
+@access.roles_required(*access.JOB_MANAGERS)
 def create():
     if not access.can_manage_job_order(current_user):
         abort(403)
@@ -114,7 +112,7 @@ def create():
 
 
 @bp.route("/<int:job_id>/edit", methods=["GET", "POST"])
-@access.roles_required(*MANAGERS)
+@access.roles_required(*access.JOB_MANAGERS)
 def edit(job_id: int):
     job = access.get_job_order_or_404(current_user, job_id)
     if not access.can_manage_job_order(current_user, job):
@@ -135,20 +133,18 @@ def edit(job_id: int):
 
 
 @bp.route("/<int:job_id>")
-@access.roles_required(*READERS)
+@access.roles_required(*access.JOB_READERS)
 def view(job_id: int):
     job = access.get_job_order_or_404(current_user, job_id)
     # The buttons publish, close and reopen; "filled" follows from the selections made (or
     # the edit form), so it gets no button of its own.
-    history = []
-    if current_user.role == "admin":
-        # Who decided on whom is the administrator's view; the others see the counts.
-        history = db.session.scalars(
-            sa.select(Decision).where(Decision.job_order_id == job.id)
-            .options(joinedload(Decision.trainee), joinedload(Decision.decided_by))
-            .order_by(Decision.decided_at.desc(), Decision.id.desc())
-            .limit(HISTORY_SHOWN)).all()
-    created_by = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    # Who decided on whom is the administrator's view; the others see the counts.
+    history = db.session.scalars(
+        access.decision_history_select(current_user, job)
+        .options(joinedload(Decision.trainee), joinedload(Decision.decided_by))
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(HISTORY_SHOWN)).all()
+    created_by = job.created_by  # whoever may read the job order may read who posted it
     return render_template("jobs/view.html", job=job, history=history, created_by=created_by,
                            counts=decision_counts([job.id]).get(job.id, {}),
                            moves=[m for m in job_ops.TRANSITIONS.get(job.status, ())
@@ -156,7 +152,7 @@ def view(job_id: int):
 
 
 @bp.route("/<int:job_id>/status", methods=["POST"])
-@access.roles_required(*MANAGERS)
+@access.roles_required(*access.JOB_MANAGERS)
 def set_status(job_id: int):
     """Publish a draft, close, reopen or mark as filled (the buttons on the view page)."""
     job = access.get_job_order_or_404(current_user, job_id)
