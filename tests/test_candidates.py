@@ -348,3 +348,29 @@ def test_review_is_blind_per_job_order(client, login, make_user, make_trainee):
     assert client.get(f"/jobs/{jobs[1].id}/candidates/{candidate_ref(jobs[0].id, trainee.id)}"
                       ).status_code == 404
     assert f"/candidates/{trainee.id}" not in profile
+
+
+def test_a_page_far_beyond_the_list_is_the_last_page(client, login, review, make_trainee,
+                                                     monkeypatch):
+    """Page 99,999,999 (or 10**30) is clamped before ranking, and only that page's cards are
+    explained: not one explanation per candidate before it (issue 8, item 8)."""
+    from matching.ranking import service
+
+    employer, job, _ = review
+    for _n in range(22):
+        make_trainee(field="agriculture", japanese_level="none")
+    explained = []
+    real = service.explain_ranked
+
+    def counting(model, pool, spec, ranked):
+        explained.append(len(ranked.ids))
+        return real(model, pool, spec, ranked)
+
+    monkeypatch.setattr(service, "explain_ranked", counting)
+    login(employer)
+    for page in ("99999999", str(10**30)):
+        response = client.get(f"/jobs/{job.id}/candidates?page={page}")
+        assert response.status_code == 200
+        text = html(response)
+        assert len(card_codes(text)) == 5 and "#21" in text and "#25" in text
+    assert explained == [5, 5]
