@@ -32,7 +32,9 @@ def test_every_page_of_a_role_keeps_the_policy(page, world, role):  # noqa: F811
 
 def test_skill_hints_and_confirmations_run_from_static_files(page, world):  # noqa: F811
     users, ids = world
+    db.session.commit()  # end the test thread's read transaction: SQLite, one writer
     log_in(page, users["employer"].email, PASSWORD)
+    page.wait_for_url(lambda url: "/auth/login" not in url)  # the login POST has landed
 
     # The job order form offers the chosen field's skills (static/js/skill-picker.js).
     page.goto("/jobs/new")
