@@ -11,7 +11,7 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in
 from tests.test_access_matrix import MATRIX, OK, world  # noqa: F401 (world: a fixture)
 
-DOWNLOADS = (".pdf", ".csv", "/file")
+DOWNLOADS = (".pdf", ".csv", ".xlsx", "/file")
 
 
 @pytest.mark.parametrize("role", ["admin", "department", "employer", "agency"])
