@@ -27,6 +27,7 @@ from flask import current_app
 _ROUNDS = 4  # Luby–Rackoff: four rounds make a strong pseudo-random permutation
 _MASK32 = 0xFFFFFFFF
 _REF = re.compile(r"[a-z2-7]{13}")
+_MAX_TRAINEE_ID = 2**31
 
 
 def _key() -> bytes:
@@ -66,5 +67,6 @@ def trainee_id_from_ref(job_id: int, ref: str) -> int | None:
     except ValueError:
         return None
     value = _permute(int.from_bytes(block, "big"), job_id, inverse=True)
-    # Every id fits a signed 64-bit column; anything above is a forgery, not a person.
-    return value if 0 < value < 2**63 else None
+    # Trainee ids are INTEGER keys (32-bit on PostgreSQL): anything above is a forgery, or
+    # the reference of another job order, never a person (and never a query error).
+    return value if 0 < value < _MAX_TRAINEE_ID else None
