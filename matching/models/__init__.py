@@ -9,6 +9,15 @@ from matching.models.dispatch import (
     Impression,
     StatusEvent,
 )
+from matching.models.fees import (
+    ALL_CHARGE_KINDS,
+    CHARGE_KINDS,
+    CURRENCIES,
+    PAYERS,
+    RETURN_KINDS,
+    Charge,
+    ExchangeRate,
+)
 from matching.models.jobs import (
     DECISION_GRADES,
     DECISIONS,
@@ -31,6 +40,13 @@ from matching.models.trainees import (
 )
 
 __all__ = [
+    "ALL_CHARGE_KINDS",
+    "CHARGE_KINDS",
+    "CURRENCIES",
+    "PAYERS",
+    "RETURN_KINDS",
+    "Charge",
+    "ExchangeRate",
     "DOCUMENT_KINDS",
     "Document",
     "EXITS",

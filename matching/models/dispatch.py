@@ -16,6 +16,9 @@ STAGES = ("selected", "contracted", "training", "coe_applied", "coe_issued", "vi
           "visa_issued", "departed", "deployed", "completed")
 EXITS = ("withdrawn", "denied", "early_return")
 CLOSED_STAGES = ("completed", *EXITS)
+#: ``Dispatch.track_stage``: a third-stage TITP contract with the enterprise of the first two
+#: stages, and an SSW contract after completing TITP (service fee capped at 0).
+TRACK_STAGES = ("titp_3_same_employer", "ssw_after_titp")
 OPEN_WHERE = "stage NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STAGES) + ")"
 
 
@@ -46,10 +49,26 @@ class Dispatch(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     #: When the dispatch ended (an exit or ``completed``); None while it is open.
     closed_at: Mapped[datetime | None]
+    # The contract as signed (issue 13 §1): prefilled from the job order when the dispatch
+    # reaches ``contracted``, corrected by the agency to the signed contract.
+    contract_wage_jpy: Mapped[int | None]  # monthly basic wage
+    contract_months: Mapped[int | None]
+    contract_field: Mapped[str | None] = mapped_column(sa.String(32))
+    contract_prefecture: Mapped[str | None] = mapped_column(sa.String(32))
+    contract_employer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    #: Where this contract stands in the worker's path, when it caps the service fee at 0
+    #: and the platform's own history cannot tell (the earlier contract was not on it):
+    #: ``TRACK_STAGES``; None for a first contract.
+    track_stage: Mapped[str | None] = mapped_column(sa.String(24))
+    #: After an early return: whether it was the worker's own fault (a service-fee refund
+    #: is due otherwise); None: not said.
+    return_worker_fault: Mapped[bool | None]
 
     job_order: Mapped[JobOrder] = relationship()
     trainee: Mapped[Trainee] = relationship()
-    agency: Mapped[Organisation | None] = relationship()
+    agency: Mapped[Organisation | None] = relationship(foreign_keys=[agency_id])
+    contract_employer: Mapped[Organisation | None] = relationship(
+        foreign_keys=[contract_employer_id])
     events: Mapped[list["StatusEvent"]] = relationship(
         back_populates="dispatch", order_by="StatusEvent.id", viewonly=True)
 
@@ -109,6 +128,9 @@ class Impression(db.Model):
 
 DOCUMENT_KINDS = ("passport", "health_check", "tb_certificate", "language_certificate",
                   "contract", "coe", "visa", "flight")
+#: A fee receipt's file: a dispatch document, recorded only with its charge (not a kind of
+#: the document form, nor of the documents list; ``access.dispatch_documents_select``).
+RECEIPT_KIND = "receipt"
 
 
 class Document(db.Model):

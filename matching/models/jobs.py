@@ -11,6 +11,9 @@ from matching.models.orgs import Organisation, User
 from matching.models.trainees import Trainee
 
 VISA_TRACKS = ("TITP", "SSW1", "SSW2", "ESD")
+#: A job order's contract length when it does not say (issue 13 §1): TITP and ESD run three
+#: years, an SSW contract one year (renewable).
+DEFAULT_CONTRACT_MONTHS = {"TITP": 36, "ESD": 36, "SSW1": 12, "SSW2": 12}
 JOB_STATUSES = ("draft", "open", "filled", "closed")
 DECISIONS = ("shortlisted", "interviewed", "selected", "rejected")
 #: Grades of the ranking model's labels (DESIGN §5): higher is better.
@@ -42,6 +45,9 @@ class JobOrder(db.Model):
     monthly_salary_jpy: Mapped[int | None]
     start_date: Mapped[date | None]
     visa_track: Mapped[str] = mapped_column(sa.String(8), default="SSW1")
+    #: The contract length offered; None: the visa track's default
+    #: (``contract_months_or_default``).
+    contract_months: Mapped[int | None]
     status: Mapped[str] = mapped_column(sa.String(8), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -50,6 +56,10 @@ class JobOrder(db.Model):
     employer: Mapped[Organisation] = relationship(foreign_keys=[employer_id], lazy="joined")
     agency: Mapped[Organisation | None] = relationship(foreign_keys=[agency_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def contract_months_or_default(self) -> int:
+        return self.contract_months or DEFAULT_CONTRACT_MONTHS.get(self.visa_track, 12)
 
     @property
     def required_skill_list(self) -> list[str]:
