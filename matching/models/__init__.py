@@ -18,6 +18,12 @@ from matching.models.fees import (
     Charge,
     ExchangeRate,
 )
+from matching.models.grievances import (
+    GRIEVANCE_CATEGORIES,
+    GRIEVANCE_STATES,
+    Grievance,
+    GrievanceEvent,
+)
 from matching.models.jobs import (
     DECISION_GRADES,
     DECISIONS,
@@ -26,7 +32,7 @@ from matching.models.jobs import (
     Decision,
     JobOrder,
 )
-from matching.models.orgs import ORG_KINDS, ROLES, Organisation, User
+from matching.models.orgs import ORG_KINDS, ROLES, WORKER, Organisation, User
 from matching.models.ranking import ModelVersion
 from matching.models.registry import RegistryState
 from matching.models.trainees import (
@@ -38,6 +44,7 @@ from matching.models.trainees import (
     Trainee,
     trainee_skills,
 )
+from matching.models.workers import WageReport, WorkerInvitation
 
 __all__ = [
     "ALL_CHARGE_KINDS",
@@ -73,4 +80,11 @@ __all__ = [
     "Trainee",
     "User",
     "trainee_skills",
+    "GRIEVANCE_CATEGORIES",
+    "GRIEVANCE_STATES",
+    "WORKER",
+    "Grievance",
+    "GrievanceEvent",
+    "WageReport",
+    "WorkerInvitation",
 ]

@@ -15,7 +15,11 @@ ORG_KINDS = ("platform", "department", "school", "employer", "agency")
 ROLES = ("admin", "department", "employer", "agency")
 #: Which organisation kind each role must belong to.
 ROLE_ORG_KIND = {"admin": "platform", "department": "department", "employer": "employer",
-                 "agency": "agency"}
+                 "agency": "agency", "worker": "department"}
+#: A worker logs in to see their own record (issue 13 §3). Not among ``ROLES``: nobody
+#: creates one by hand; the department invites the trainee (``operations.workers``), and
+#: the account belongs to that department's organisation.
+WORKER = "worker"
 
 
 def new_session_token() -> str:
@@ -63,6 +67,11 @@ class User(UserMixin, db.Model):
     #: A per-user secret carried by every session and remember-me cookie: rotating it
     #: (password change, "log out everywhere") ends them all.
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
+    #: A worker's own trainee record (role ``worker`` only): one account per trainee.
+    #: ``use_alter``: trainees point back at users (created_by), and the cycle must not
+    #: stop SQLAlchemy from ordering the tables.
+    trainee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("trainees.id", ondelete="CASCADE", use_alter=True), unique=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
