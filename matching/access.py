@@ -12,7 +12,17 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from matching.extensions import db
-from matching.models import Decision, Dispatch, Document, JobOrder, Organisation, Trainee, User
+from matching.models import (
+    Charge,
+    Decision,
+    Dispatch,
+    Document,
+    JobOrder,
+    Organisation,
+    Trainee,
+    User,
+)
+from matching.models.dispatch import RECEIPT_KIND
 from matching.models.jobs import latest_decisions_subquery
 from matching.models.trainees import eligible  # the one definition of who is shown
 from matching.references import trainee_id_from_ref
@@ -31,6 +41,8 @@ DISPATCH_MOVERS = ("admin", "agency")  # move stages, record documents, import s
 DISPATCH_READERS = ("admin", "agency", "department", "employer")
 PIPELINE_VIEWERS = ("admin", "department")  # a province's workers in the pipeline
 SELECTION_VIEWERS = ("admin", "employer")  # an employer's selected workers
+#: The fee ledger's charges and flags (an employer sees only what the worker paid in all).
+FEE_READERS = ("admin", "agency", "department")
 
 
 def roles_required(*roles: str) -> Callable:
@@ -285,7 +297,8 @@ def dispatch_documents_select(user, dispatch: Dispatch) -> sa.Select:
     this dispatch before it ended: a later dispatch of the same worker (another employer,
     another agency) is none of their business, and neither is a passport uploaded for it.
     """
-    own = Document.dispatch_id == dispatch.id
+    # A fee receipt is shown with its charge, to those who see the ledger (``charges_select``).
+    own = sa.and_(Document.dispatch_id == dispatch.id, Document.kind != RECEIPT_KIND)
     papers = sa.and_(Document.dispatch_id.is_(None), Document.trainee_id == dispatch.trainee_id)
     stmt = sa.select(Document).order_by(Document.kind, Document.created_at, Document.id)
     if dispatch.is_open or user.role == "admin" or (
@@ -303,6 +316,52 @@ def get_dispatch_document_or_404(user, dispatch_id: int, document_id: int
     document = one_or_404(dispatch_documents_select(user, dispatch)
                           .where(Document.id == document_id))
     return dispatch, document
+
+
+# -- the fee ledger (issue 13) ------------------------------------------------------------
+
+
+def can_record_charge(user, dispatch: Dispatch) -> bool:
+    """Payments are recorded by the dispatch's agency (or admin), as its moves are."""
+    return can_move_dispatch(user, dispatch)
+
+
+def can_read_ledger(user, dispatch: Dispatch) -> bool:
+    """Who sees a dispatch's charges and flags (on a dispatch they may follow): admin, its
+    agency, the department of the worker's province. Its employer sees only the totals of
+    what the worker paid."""
+    if user.role == "admin":
+        return True
+    if user.role == "agency":
+        return dispatch.agency_id == user.organisation_id
+    return user.role == "department" and user.province == dispatch.trainee.province
+
+
+def charges_select(user) -> sa.Select:
+    """The charges ``user`` may read: those of the dispatches they follow, for the roles
+    that read ledgers (``FEE_READERS``); nothing for anyone else."""
+    stmt = sa.select(Charge)
+    if user.role not in FEE_READERS:
+        return stmt.where(sa.false())
+    if user.role == "admin":
+        return stmt
+    return stmt.where(Charge.dispatch_id.in_(
+        dispatches_select(user).with_only_columns(Dispatch.id)))
+
+
+def get_charge_or_404(user, dispatch: Dispatch, charge_id: int) -> Charge:
+    return one_or_404(charges_select(user).where(Charge.id == charge_id,
+                                                 Charge.dispatch_id == dispatch.id))
+
+
+def can_import_fees(user) -> bool:
+    """Who may import a fee file (each row only for a dispatch they may record on); ``user``
+    None is the command line."""
+    return user is None or user.role in DISPATCH_MOVERS
+
+
+def can_maintain_rates(user) -> bool:
+    return is_admin(user)
 
 
 # -- organisations and users (admin only) ---------------------------------------------------

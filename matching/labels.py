@@ -118,6 +118,32 @@ DOCUMENT_KIND_LABELS = {
     "coe": _l("Certificate of Eligibility (COE)"),
     "visa": _l("Visa"),
     "flight": _l("Flight ticket"),
+    "receipt": _l("Receipt"),
+}
+
+# -- fee ledger (issue 13) ------------------------------------------------------------------
+
+CHARGE_KIND_LABELS = {
+    "service_fee": _l("Service fee"),
+    "brokerage": _l("Brokerage"),
+    "deposit": _l("Deposit, guarantee or penalty"),
+    "training": _l("Training"),
+    "language_course": _l("Language course"),
+    "accommodation": _l("Accommodation"),
+    "medical": _l("Medical examination"),
+    "visa": _l("Visa fee"),
+    "flight": _l("Flight"),
+    "documents": _l("Documents and certificates"),
+    "other": _l("Other cost"),
+    "service_fee_refund": _l("Service fee refund"),
+    "compensation": _l("Compensation to the worker"),
+}
+PAYER_LABELS = {"worker": _l("The worker"), "employer": _l("The employer"),
+                "agency": _l("The agency")}
+TRACK_STAGE_LABELS = {
+    "": _l("First contract on this track"),
+    "titp_3_same_employer": _l("TITP No. 3 with the same enterprise"),
+    "ssw_after_titp": _l("SSW after completing TITP"),
 }
 
 
@@ -139,6 +165,9 @@ visa_label = partial(label, VISA_LABELS)
 feature_label = partial(label, FEATURE_LABELS)
 stage_label = partial(label, STAGE_LABELS)
 document_kind_label = partial(label, DOCUMENT_KIND_LABELS)
+charge_kind_label = partial(label, CHARGE_KIND_LABELS)
+payer_label = partial(label, PAYER_LABELS)
+track_stage_label = partial(label, TRACK_STAGE_LABELS)
 
 
 def level_label(code: str | None) -> str:
@@ -206,5 +235,6 @@ TEMPLATE_GLOBALS = {
     "decision_action": decision_action, "visa_label": visa_label,
     "stage_label": stage_label, "document_kind_label": document_kind_label,
     "certificate_label": certificate_label, "effective_level_label": effective_level_label,
-    "level_source": level_source,
+    "level_source": level_source, "charge_kind_label": charge_kind_label,
+    "payer_label": payer_label, "track_stage_label": track_stage_label,
 }

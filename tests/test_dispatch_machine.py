@@ -395,4 +395,4 @@ def test_stage_labels_in_templates(app):
     assert set(STAGE_LABELS) == set(STAGES) | set(EXITS)
     assert set(DOCUMENT_KIND_LABELS) == {"passport", "health_check", "tb_certificate",
                                          "language_certificate", "contract", "coe", "visa",
-                                         "flight"}
+                                         "flight", "receipt"}

@@ -63,6 +63,7 @@ from matching.operations.documents import (
 )
 from matching.operations.errors import DispatchError
 from matching.operations.expiry import ExpiringDocument, expiring_documents
+from matching.operations.fees import prefill_contract
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +308,9 @@ def write_move(dispatch: Dispatch, to_stage: str, user, *, happened_on: date,
         dispatch.closed_at = event.at = utcnow()
     if planned_departure is not None:
         dispatch.planned_departure = planned_departure
+    if to_stage == "contracted":
+        # The job order's terms, until the agency records the contract as signed (issue 13).
+        prefill_contract(dispatch)
     _follow_trainee(dispatch, from_stage, to_stage)
     return event
 

@@ -55,6 +55,7 @@ from matching.i18n import _l, fmt_date
 from matching.labels import DOCUMENT_KIND_LABELS, STAGE_LABELS
 from matching.models import DOCUMENT_KINDS, Dispatch, Document, StatusEvent, Trainee
 from matching.models._common import utcnow
+from matching.models.dispatch import RECEIPT_KIND
 from matching.operations.errors import DispatchError
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ __all__ = ["DISPATCH_KINDS", "REQUIRED_DOCUMENTS", "TRAINEE_KINDS", "DispatchErr
            "is_complete", "lazy_date", "missing_documents", "replace_document",
            "stage_dates", "valid_until", "withdraw_document"]
 
-DISPATCH_KINDS = ("contract", "coe", "visa", "flight")
+DISPATCH_KINDS = ("contract", "coe", "visa", "flight", RECEIPT_KIND)
 TRAINEE_KINDS = ("passport", "health_check", "tb_certificate", "language_certificate")
 #: target stage -> document kinds it needs (module docstring).
 REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
@@ -161,7 +162,7 @@ def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | N
     a trainee's papers also the trainee's department, or an agency dispatching the trainee.
     ``user`` None is the system. Raises ``DispatchError``; nothing is written then.
     """
-    if kind not in DOCUMENT_KINDS:
+    if kind not in DOCUMENT_KINDS and kind != RECEIPT_KIND:
         raise DispatchError(_l("Choose a kind of document from the list."), code="invalid",
                             field="kind")
     if kind in DISPATCH_KINDS:

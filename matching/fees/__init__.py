@@ -1,0 +1,105 @@
+"""Fair recruitment: the fee ledger checked against the law (issue 13 §1–2).
+
+What other features call (the worker's page, grievances, the regional dashboard):
+
+- ``flags(stmt)``: every flag of the dispatches a ``Select`` of ``Dispatch`` names (scope
+  it with ``matching.access.dispatches_select(user)`` first); ``flags_for_dispatch(d)``;
+- ``worker_paid_totals(stmt, by=...)``: what workers paid, in yen, per dispatch, trainee,
+  agency or province (or in all), next to ``survey_average()``;
+- ``register_wage_source(fn)``: the wages workers report, for ``contract_substitution``.
+
+Each runs a fixed number of queries, whatever the number of dispatches. The rules are data
+(``data/rules.json``, ``rules``); the checks are ``checks``; writes are
+``matching.operations.fees``.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from matching.fees.checks import (
+    COST_KINDS,
+    FEE_KINDS,
+    Flag,
+    LedgerFacts,
+    load_ledgers,
+    register_wage_source,
+    run_checks,
+)
+from matching.fees.rules import Rule, rule_ids, rules, survey_average
+from matching.models import Dispatch
+
+__all__ = ["COST_KINDS", "FEE_KINDS", "Flag", "LedgerFacts", "Rule", "Totals",
+           "flags", "flags_for_dispatch", "register_wage_source", "rule_ids", "rules",
+           "survey_average", "worker_paid_totals"]
+
+
+def flags(stmt: sa.Select, *, today: date | None = None) -> list[Flag]:
+    """Every flag of the dispatches of ``stmt`` (already scoped by ``access``)."""
+    return run_checks(load_ledgers(stmt), today)
+
+
+def flags_for_dispatch(dispatch: Dispatch, *, today: date | None = None) -> list[Flag]:
+    return flags(sa.select(Dispatch).where(Dispatch.id == dispatch.id), today=today)
+
+
+@dataclass
+class Totals:
+    """What workers paid, in yen: everything (``paid_jpy``), of which recruitment costs
+    (training, visa, flight, medical...) and fees (service fee, brokerage, deposit); and
+    what went back to them (refunds, compensation). ``workers``: dispatches with at least
+    one payment by the worker."""
+
+    workers: int = 0
+    paid_jpy: int = 0
+    costs_jpy: int = 0
+    fees_jpy: int = 0
+    returned_jpy: int = 0
+
+    @property
+    def average_jpy(self) -> int | None:
+        return round(self.paid_jpy / self.workers) if self.workers else None
+
+    @property
+    def survey_jpy(self) -> int:
+        return survey_average().amount_jpy
+
+    def add(self, facts: LedgerFacts) -> None:
+        paid = [c for c in facts.charges if c.by_worker]
+        if paid:
+            self.workers += 1
+        self.paid_jpy += sum(c.amount_jpy or 0 for c in paid)
+        self.costs_jpy += sum(c.amount_jpy or 0 for c in paid if c.kind in COST_KINDS)
+        self.fees_jpy += sum(c.amount_jpy or 0 for c in paid if c.kind in FEE_KINDS)
+        self.returned_jpy += sum(c.amount_jpy or 0 for c in facts.charges if c.to_worker)
+
+    def as_json(self) -> dict:
+        return {"workers": self.workers, "paid_jpy": self.paid_jpy,
+                "costs_jpy": self.costs_jpy, "fees_jpy": self.fees_jpy,
+                "returned_jpy": self.returned_jpy, "average_jpy": self.average_jpy,
+                "survey_average_jpy": self.survey_jpy}
+
+
+_KEYS = {"dispatch": lambda f: f.dispatch_id, "trainee": lambda f: f.trainee_id,
+         "agency": lambda f: f.agency, "province": lambda f: f.province}
+
+
+def worker_paid_totals(stmt: sa.Select, by: str | None = None,
+                       ledgers: list[LedgerFacts] | None = None
+                       ) -> "Totals | dict[object, Totals]":
+    """What the workers of ``stmt``'s dispatches paid: one ``Totals`` (``by`` None), or one
+    per dispatch id, trainee id, agency code or province code (``by``). ``ledgers``: already
+    loaded (``checks.load_ledgers``), to read the database once for flags and totals."""
+    ledgers = load_ledgers(stmt) if ledgers is None else ledgers
+    if by is None:
+        total = Totals()
+        for facts in ledgers:
+            total.add(facts)
+        return total
+    key = _KEYS[by]
+    out: dict[object, Totals] = defaultdict(Totals)
+    for facts in ledgers:
+        out[key(facts)].add(facts)
+    return dict(out)
