@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_request_log(app)
     configure_transactions(app)
     register_blueprints(app)
+    configure_api(app)
     configure_templates(app)
     register_errors(app)
     register_cli(app)
@@ -168,6 +169,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def configure_api(app: Flask) -> None:
+    """The JSON API under /api/v1 (matching.api): token-only, its own error documents."""
+    from matching.api import configure_api as configure
+
+    configure(app)
 
 
 def register_errors(app: Flask) -> None:

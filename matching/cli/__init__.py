@@ -10,12 +10,13 @@ from matching.cli.documents import documents_cli
 from matching.cli.imports import import_cli
 from matching.cli.ranking import model_cli, rank_command
 from matching.cli.skills import skills_cli
+from matching.cli.tokens import tokens_cli
 from matching.cli.translate import translate_cli
 
 
 def register(app) -> None:
     """Add every command group to ``app.cli``."""
     for group in (users_cli, orgs_cli, import_cli, demo_cli, translate_cli, model_cli,
-                  documents_cli, skills_cli):
+                  documents_cli, skills_cli, tokens_cli):
         app.cli.add_command(group)
     app.cli.add_command(rank_command)

@@ -35,6 +35,7 @@ from matching.models.jobs import (
 from matching.models.orgs import ORG_KINDS, ROLES, WORKER, Organisation, User
 from matching.models.ranking import ModelVersion
 from matching.models.registry import RegistryState
+from matching.models.tokens import ApiToken
 from matching.models.trainees import (
     GENDERS,
     TRAINEE_STATUSES,
@@ -47,6 +48,7 @@ from matching.models.trainees import (
 from matching.models.workers import WageReport, WorkerInvitation
 
 __all__ = [
+    "ApiToken",
     "ALL_CHARGE_KINDS",
     "CHARGE_KINDS",
     "CURRENCIES",

@@ -1,12 +1,15 @@
-"""Translated error pages; JSON-free on purpose: every client here is a browser or the CLI."""
+"""Translated error pages; under ``/api/`` problem documents instead (``matching.api``)."""
 
 import math
 import time
+from functools import wraps
 
 from flask import render_template
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
+from matching.api.problems import is_api_request, problem_for_exception
 from matching.extensions import db, limiter
 from matching.i18n import _l
 
@@ -44,21 +47,39 @@ def _retry_message():
                     "%(num)d minutes.", minutes)
 
 
+def _or_problem(handler):
+    """The site's page for ``handler``'s error, or a problem document for an API path."""
+
+    @wraps(handler)
+    def answer(error):
+        return problem_for_exception(error) if is_api_request() else handler(error)
+
+    return answer
+
+
 def register(app) -> None:
     for code in (400, 403, 404, 413):
-        app.register_error_handler(code, lambda e, code=code: _render(code))
+        app.register_error_handler(code, _or_problem(lambda e, code=code: _render(code)))
+
+    @app.errorhandler(HTTPException)
+    @_or_problem
+    def other_http_error(error):
+        return error  # the site keeps Werkzeug's page for the others (405...)
 
     @app.errorhandler(CSRFError)
+    @_or_problem
     def csrf_error(_e):
         return _render(400, message=_l("The form has expired or was not sent from this site. "
                                        "Please reload the page and try again."))
 
     @app.errorhandler(429)
+    @_or_problem
     def too_many_attempts(_e):
         # The same words for every address, known or not; Flask-Limiter adds Retry-After.
         return _render(429, message=_retry_message())
 
     @app.errorhandler(500)
+    @_or_problem
     def internal_error(_e):
         db.session.rollback()
         return _render(500)
