@@ -2,8 +2,9 @@
 
 All-or-nothing: every row is parsed and checked first and every problem is collected as a
 ``RowError``; a single error and nothing is written. Otherwise one transaction with bulk
-statements, never an ORM object or a query per row: existing keys are looked up in chunks,
-new rows inserted, existing ones updated by primary key, and their skills replaced.
+statements, never an ORM object or a query per row: existing keys are looked up at once,
+new rows inserted, existing ones updated by primary key, and their skills replaced, all
+through the driver (``bulk``: COPY on PostgreSQL, the driver's executemany on SQLite).
 """
 
 import functools
@@ -29,6 +30,7 @@ from matching.i18n import _l
 from matching.models import Trainee, trainee_skills
 from matching.models._common import utcnow
 from matching.models.registry import next_version as next_registry_version
+from matching.operations.imports import bulk
 from matching.operations.imports.parsing import (
     CellError,
     ImportResult,
@@ -278,10 +280,14 @@ def _parsers(scope: str | None) -> dict[str, Callable[[str], object]]:
 
 def _existing_ids(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Ids of the trainees already stored under these (province, external_id) keys."""
+    if BULK_WRITES:
+        found = bulk.ids_by_key(Trainee.__table__, keys, ("province", "external_id"))
+        if found is not None:
+            return found
     by_province: dict[str, list[str]] = defaultdict(list)
     for province, external_id in keys:
         by_province[province].append(external_id)
-    found: dict[tuple[str, str], int] = {}
+    found = {}
     for province, external_ids in by_province.items():
         for chunk in chunks(sorted(external_ids)):
             stmt = sa.select(Trainee.id, Trainee.external_id).where(
@@ -289,6 +295,11 @@ def _existing_ids(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
             for trainee_id, external_id in db.session.execute(stmt):
                 found[(province, external_id)] = trainee_id
     return found
+
+
+#: Write through the driver (``bulk``: COPY on PostgreSQL, plain executemany on SQLite).
+#: False takes SQLAlchemy's executemany, the portable path the tests compare it with.
+BULK_WRITES = True
 
 
 def _write(parsed, existing, with_skills: bool, user_id: int | None) -> None:
@@ -312,33 +323,70 @@ def _write(parsed, existing, with_skills: bool, user_id: int | None) -> None:
             record = dict(values, id=trainee_id, updated_at=now, updated_by_id=user_id,
                           registry_version=version)
             del record["province"], record["external_id"]  # the key itself never changes
-            if "consent" in record and record["consent"] is None:
-                del record["consent"]  # a blank cell keeps the consent on record
             updates.append(record)
             update_skills.append((trainee_id, skills))
     with all_or_nothing():
         skill_ids = ensure_skill_ids(s for _, _, skills in parsed for s in skills) \
             if with_skills else {}
-        links = []
-        if inserts:
-            # No RETURNING: SQLite cannot promise its order, so SQLAlchemy would fall back
-            # to one INSERT per row. Reading the new ids back by key costs a few queries.
-            # The table, not the mapped class: the ORM's bulk INSERT re-processes every row
-            # dict and measured twice as slow; the rows are complete, uniform dicts already.
-            db.session.execute(sa.insert(Trainee.__table__), inserts)
-            if with_skills:
-                new_ids = _existing_ids([(r["province"], r["external_id"]) for r in inserts])
-                links += [{"trainee_id": new_ids[(r["province"], r["external_id"])],
-                           "skill_id": skill_ids[s]}
-                          for r, skills in zip(inserts, insert_skills, strict=True)
-                          for s in skills]
-        if updates:
-            db.session.execute(sa.update(Trainee), updates)
-            if with_skills:
-                for chunk in chunks([tid for tid, _ in update_skills]):
-                    db.session.execute(sa.delete(trainee_skills).where(
-                        trainee_skills.c.trainee_id.in_(chunk)))
-                links += [{"trainee_id": tid, "skill_id": skill_ids[s]}
-                          for tid, skills in update_skills for s in skills]
-        if links:
-            db.session.execute(sa.insert(trainee_skills), links)
+        write = _write_bulk if BULK_WRITES else _write_portable
+        write(inserts, insert_skills, updates, update_skills,
+              skill_ids if with_skills else None)
+
+
+def _new_ids(inserts: list[dict]) -> dict[tuple[str, str], int]:
+    """The ids the database gave the inserted rows, read back by key."""
+    return _existing_ids([(r["province"], r["external_id"]) for r in inserts])
+
+
+def _write_bulk(inserts, insert_skills, updates, update_skills, skill_ids) -> None:
+    """The rows through ``bulk``: COPY (PostgreSQL) or the driver's executemany (SQLite)."""
+    links: list[tuple[int, int]] = []
+    if inserts:
+        columns = list(inserts[0])
+        bulk.insert_rows(Trainee.__table__, columns,
+                         ([r[c] for c in columns] for r in inserts))
+        if skill_ids is not None:
+            new_ids = _new_ids(inserts)
+            links += [(new_ids[(r["province"], r["external_id"])], skill_ids[s])
+                      for r, skills in zip(inserts, insert_skills, strict=True)
+                      for s in skills]
+    if updates:
+        columns = [c for c in updates[0] if c != "id"]
+        # A blank consent cell (None) keeps the consent on record.
+        bulk.update_rows(Trainee.__table__, columns,
+                         ([r["id"], *(r[c] for c in columns)] for r in updates),
+                         keep_when_null=("consent",))
+        if skill_ids is not None:
+            bulk.delete_where_in(trainee_skills, "trainee_id", [t for t, _ in update_skills])
+            links += [(tid, skill_ids[s]) for tid, skills in update_skills for s in skills]
+    if links:
+        bulk.insert_rows(trainee_skills, ("trainee_id", "skill_id"), links)
+
+
+def _write_portable(inserts, insert_skills, updates, update_skills, skill_ids) -> None:
+    """The same rows through SQLAlchemy's executemany."""
+    links = []
+    if inserts:
+        # No RETURNING: SQLite cannot promise its order, so SQLAlchemy would fall back
+        # to one INSERT per row. Reading the new ids back by key costs a few queries.
+        # The table, not the mapped class: the ORM's bulk INSERT re-processes every row
+        # dict and measured twice as slow; the rows are complete, uniform dicts already.
+        db.session.execute(sa.insert(Trainee.__table__), inserts)
+        if skill_ids is not None:
+            new_ids = _new_ids(inserts)
+            links += [{"trainee_id": new_ids[(r["province"], r["external_id"])],
+                       "skill_id": skill_ids[s]}
+                      for r, skills in zip(inserts, insert_skills, strict=True)
+                      for s in skills]
+    if updates:
+        updates = [{k: v for k, v in r.items() if k != "consent" or v is not None}
+                   for r in updates]  # a blank consent cell keeps the consent on record
+        db.session.execute(sa.update(Trainee), updates)
+        if skill_ids is not None:
+            for chunk in chunks([tid for tid, _ in update_skills]):
+                db.session.execute(sa.delete(trainee_skills).where(
+                    trainee_skills.c.trainee_id.in_(chunk)))
+            links += [{"trainee_id": tid, "skill_id": skill_ids[s]}
+                      for tid, skills in update_skills for s in skills]
+    if links:
+        db.session.execute(sa.insert(trainee_skills), links)
