@@ -19,20 +19,23 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from matching.formulas import neutralise
-from matching.labels import stage_label
-from matching.models import EXITS, JOB_STATUSES, STAGES, VISA_TRACKS
-from matching.operations.imports import decisions, job_orders, statuses, trainees
+from matching.labels import charge_kind_label, payer_label, stage_label
+from matching.models import ALL_CHARGE_KINDS, EXITS, JOB_STATUSES, PAYERS, STAGES, VISA_TRACKS
+from matching.operations.imports import decisions, fees, job_orders, statuses, trainees
 from matching.operations.imports.headers import column_label
 from matching.vocab import FIELDS, PREFECTURES, PROVINCES, field_name, province_name
 from matching.vocab.languages import LEVEL_CHOICES
 
 FORMATS = {"trainees": trainees.KNOWN_COLUMNS, "job_orders": job_orders.KNOWN_COLUMNS,
-           "statuses": statuses.KNOWN_COLUMNS, "decisions": decisions.KNOWN_COLUMNS}
+           "statuses": statuses.KNOWN_COLUMNS, "decisions": decisions.KNOWN_COLUMNS,
+           "fees": fees.KNOWN_COLUMNS}
 #: Rows of the sheet that get the drop-down lists and the cell formats.
 ROWS = 500
 _DATE_FORMATS = {"vi": "dd/mm/yyyy", "ja": "yyyy/mm/dd"}
-_DATE_COLUMNS = {"date_of_birth", "available_from", "start_date", "date", "decided_at"}
-_TEXT_COLUMNS = {"external_id", "trainee_external_id", "job_order_external_id", "phone"}
+_DATE_COLUMNS = {"date_of_birth", "available_from", "start_date", "date", "decided_at",
+                 "paid_on"}
+_TEXT_COLUMNS = {"external_id", "trainee_external_id", "job_order_external_id", "phone",
+                 "receipt_no"}
 _GENDERS = {"vi": ["Nam", "Nữ", "Khác"], "ja": ["男性", "女性", "その他"], "en": ["M", "F", "X"]}
 _YES_NO = {"vi": ["có", "không"], "ja": ["はい", "いいえ"], "en": ["yes", "no"]}
 _DECISIONS = {"vi": ["Vào danh sách ngắn", "Đã phỏng vấn", "Trúng tuyển", "Không trúng tuyển"],
@@ -44,6 +47,8 @@ def _lists(locale: str) -> dict[str, list[str]]:
     """The closed sets of values, column by column, as a user of ``locale`` writes them."""
     with force_locale(locale):
         stages = [str(stage_label(code)) for code in (*STAGES, *EXITS)]
+        kinds = [charge_kind_label(code) for code in ALL_CHARGE_KINDS]
+        payers = [payer_label(code) for code in PAYERS]
     provinces = sorted(p.name(locale) for p in PROVINCES.values())
     return {
         "field": [f.name(locale) for f in FIELDS.values()],
@@ -54,12 +59,14 @@ def _lists(locale: str) -> dict[str, list[str]]:
         "prefecture": [p.name(locale) for p in PREFECTURES.values()],
         "visa_track": list(VISA_TRACKS), "status": list(JOB_STATUSES),
         "stage": stages, "decision": _DECISIONS[locale],
+        "kind": kinds, "payer": payers, "currency": ["VND", "JPY"],
     }
 
 
 def _examples(locale: str) -> dict[str, dict[str, object]]:
     with force_locale(locale):
         contracted = str(stage_label("contracted"))
+        service_fee, worker = charge_kind_label("service_fee"), payer_label("worker")
     return {
         "trainees": {
             "external_id": "T0001", "full_name": "Nguyễn Văn An",
@@ -85,6 +92,13 @@ def _examples(locale: str) -> dict[str, dict[str, object]]:
         "statuses": {
             "trainee_external_id": "T0001", "job_order_external_id": "JO-2026-001",
             "stage": contracted, "date": date(2026, 3, 2),
+            "trainee_province": province_name("nghe-an", locale),
+        },
+        "fees": {
+            "trainee_external_id": "T0001", "job_order_external_id": "JO-2026-001",
+            "kind": service_fee, "amount": 15000000, "currency": "VND",
+            "paid_on": date(2026, 3, 5), "payer": worker,
+            "payee": "Công ty Cổ phần Nhân lực Quốc tế", "receipt_no": "PT-000123",
             "trainee_province": province_name("nghe-an", locale),
         },
         "decisions": {

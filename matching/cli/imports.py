@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from matching.cli.transaction import committed
 from matching.import_templates import template_workbook
 from matching.operations.imports.decisions import import_decisions
+from matching.operations.imports.fees import import_fees
 from matching.operations.imports.headers import ORDINAL
 from matching.operations.imports.job_orders import import_job_orders
 from matching.operations.imports.parsing import import_table, read_file
@@ -125,9 +126,21 @@ def import_statuses_command(path, dry_run):
     _echo_dry_run(dry_run)
 
 
+@_import_command("fees")
+def import_fees_command(path, dry_run):
+    """Record payments from a CSV or XLSX FILE (trainee_external_id, job_order_external_id,
+    kind, amount, currency, paid_on, payer, payee, receipt_no, note); all or nothing, rows
+    already in the ledger are skipped."""
+    result = _import_file(path, import_fees, dry_run)
+    verb = "to record" if dry_run else "recorded"
+    click.echo(f"{result.rows} rows: {result.created} payments {verb} on {result.updated} "
+               f"dispatches, {result.unchanged} unchanged")
+    _echo_dry_run(dry_run)
+
+
 @import_cli.command("template")
 @click.argument("format_name", metavar="FORMAT",
-                type=click.Choice(["trainees", "job-orders", "statuses", "decisions"]))
+                type=click.Choice(["trainees", "job-orders", "statuses", "decisions", "fees"]))
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, writable=True))
 @click.option("--locale", type=click.Choice(["vi", "ja", "en"]), default="en",
               show_default=True, help="The language of the header row and the lists.")

@@ -134,8 +134,10 @@ def delete_charge(user, charge: Charge) -> None:
 
 
 def prefill_contract(dispatch: Dispatch) -> None:
-    """The job order's terms as the contract's, where the dispatch has none yet."""
-    job = dispatch.job_order
+    """The job order's terms as the contract's, where the dispatch has none yet (in the
+    move's own UPDATE: loading the job order must not flush the move first)."""
+    with db.session.no_autoflush:
+        job = dispatch.job_order
     if dispatch.contract_wage_jpy is None:
         dispatch.contract_wage_jpy = job.monthly_salary_jpy
     if dispatch.contract_months is None:

@@ -35,6 +35,8 @@ SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills column
 EXTERNAL_ID_LIMIT = 64
 TITLE_LIMIT = 200  # the size of job_orders.title
 MAX_START_WINDOW = 3650  # days: ten years is already no limit
+#: A contract length above ten years is a typo (TITP runs 3 to 5 years, SSW 1 renewable).
+MAX_CONTRACT_MONTHS = 120
 
 #: Where a job order may go from each status. "filled" is normally set when the headcount
 #: is reached; reopening a filled or closed order is allowed (a worker withdrew, a new
@@ -213,6 +215,12 @@ def _apply(job: JobOrder, data: Mapping) -> None:
                                0 <= window <= MAX_START_WINDOW):
         raise JobOrderError(_l("Enter a number of days from 0 to %(max)d, or leave it blank "
                                "for no limit.", max=MAX_START_WINDOW), "start_window_days")
+    months = data.get("contract_months")
+    if months is not None and (not isinstance(months, int) or not
+                               1 <= months <= MAX_CONTRACT_MONTHS):
+        raise JobOrderError(_l("Enter a contract length from 1 to %(max)d months, or leave it "
+                               "blank for the visa track's usual length.",
+                               max=MAX_CONTRACT_MONTHS), "contract_months")
     if window is not None and data.get("start_date") is None:
         raise JobOrderError(_l("Enter a start date: the start window counts from it."),
                             "start_window_days")
@@ -231,6 +239,8 @@ def _apply(job: JobOrder, data: Mapping) -> None:
         job.language_is_hard = bool(data["language_is_hard"])
     if "start_window_days" in data:
         job.start_window_days = window
+    if "contract_months" in data:
+        job.contract_months = months
     job.required_skills = _skills(data.get("required_skills"), "required_skills")
     job.preferred_skills = _skills(data.get("preferred_skills"), "preferred_skills")
     job.agency_id = _agency_id(data.get("agency_id"), current=job.agency_id)

@@ -59,8 +59,10 @@ JOB_ORDER_COLUMNS = (
     "visa_track",
 )
 #: Optional columns beyond the public format: the dispatching agency, the status and the
-#: requirements (filters of the candidate list: a hard minimum level, a start window).
-JOB_ORDER_OPTIONAL_COLUMNS = ("agency", "status", "language_is_hard", "start_window_days")
+#: requirements (filters of the candidate list: a hard minimum level, a start window), and
+#: the contract length in months (blank: the visa track's, 36 for TITP and ESD, 12 for SSW).
+JOB_ORDER_OPTIONAL_COLUMNS = ("agency", "status", "language_is_hard", "start_window_days",
+                              "contract_months")
 JOB_ORDER_REQUIRED = ("external_id", "employer", "title", "field", "min_japanese_level",
                       "headcount", "visa_track")
 KNOWN_COLUMNS = JOB_ORDER_COLUMNS + JOB_ORDER_OPTIONAL_COLUMNS
@@ -70,6 +72,7 @@ PREVIEW_ROWS = 20
 MAX_HEADCOUNT = 10_000
 MAX_SALARY = 10_000_000  # JPY a month: anything above is a typo (and would overflow nothing)
 MAX_START_WINDOW = 3650  # days, as on the form
+MAX_CONTRACT_MONTHS = 120  # as on the form
 SKILLS_LIMIT = 1000  # the size of the required_skills / preferred_skills columns
 
 
@@ -178,7 +181,8 @@ def _validate(numbered, columns, errors, progress) -> list[tuple[int, dict]]:
 
 _BLANKS = {"required_skills": "", "preferred_skills": "", "prefecture": None,
            "monthly_salary_jpy": None, "start_date": None, "agency": None, "status": None,
-           "language_is_hard": False, "start_window_days": None, **_BLANK_ALLOWED}
+           "language_is_hard": False, "start_window_days": None, "contract_months": None,
+           **_BLANK_ALLOWED}
 _NUMBER_NOISE = re.compile(r"[\s,_']")
 _YEN = re.compile(r"^(?:¥|￥|jpy)?(.*?)(?:円|yen|jpy)?$", re.IGNORECASE)
 _VISA_ALIASES = {
@@ -212,6 +216,16 @@ def _start_window(text: str) -> int:
         raise CellError(_l("The start window must be a whole number of days from 0 to "
                            "%(max)d (or blank for no limit), not “%(value)s”.",
                            max=MAX_START_WINDOW, value=short(text)))
+    return int(cleaned)
+
+
+def _contract_months(text: str) -> int:
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    if (not cleaned.isascii() or not cleaned.isdigit()
+            or not 1 <= int(cleaned) <= MAX_CONTRACT_MONTHS):
+        raise CellError(_l("The contract length must be a whole number of months from 1 to "
+                           "%(max)d (or blank for the visa track's usual length), not "
+                           "“%(value)s”.", max=MAX_CONTRACT_MONTHS, value=short(text)))
     return int(cleaned)
 
 
@@ -272,7 +286,7 @@ def _parsers() -> dict[str, Callable[[str], object]]:
         "prefecture": memo(parse_prefecture), "monthly_salary_jpy": _salary,
         "start_date": memo(date_parser(PLANNED, "start_date")), "visa_track": memo(_visa_track),
         "status": memo(_status), "language_is_hard": memo(_yes_no),
-        "start_window_days": memo(_start_window),
+        "start_window_days": memo(_start_window), "contract_months": memo(_contract_months),
     }
 
 
@@ -361,7 +375,8 @@ def _existing(external_ids: list[str]) -> dict[str, tuple[int, int, str]]:
 
 _INSERT_DEFAULTS = {"required_skills": "", "preferred_skills": "", "prefecture": None,
                     "monthly_salary_jpy": None, "start_date": None, "agency_id": None,
-                    "language_is_hard": False, "start_window_days": None}
+                    "language_is_hard": False, "start_window_days": None,
+                    "contract_months": None}
 
 
 def _write(parsed, existing, new_employers, columns, user_id: int | None) -> None:

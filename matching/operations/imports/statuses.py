@@ -52,7 +52,7 @@ from matching.operations.imports.parsing import (
 )
 from matching.vocab.folding import fold_key
 
-__all__ = ["STATUS_COLUMNS", "import_statuses"]
+__all__ = ["STATUS_COLUMNS", "import_statuses", "resolve_dispatches"]
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def import_statuses(rows, *, user=None, dry_run: bool = False,
         return result
     parsed = list(parsed_rows(numbered, columns, _parsers(), set(STATUS_COLUMNS), {},
                               result.errors, progress))
-    _resolve_dispatches(parsed, user, result.errors)
+    resolve_dispatches(parsed, user, result.errors)
     moves, preview = _simulate(parsed, user, result.errors)
     result.errors.sort(key=lambda e: e.line)
     if result.errors:
@@ -147,8 +147,9 @@ def _parsers() -> dict[str, Callable[[str], object]]:
 # -- lookups (in chunks, never a query per row) ---------------------------------------------
 
 
-def _resolve_dispatches(parsed, user, errors: list[RowError]) -> None:
-    """Set ``dispatch_id`` on each row; dispatches outside ``user``'s scope are unknown."""
+def resolve_dispatches(parsed, user, errors: list[RowError]) -> None:
+    """Set ``dispatch_id`` on each row; dispatches outside ``user``'s scope are unknown
+    (rows naming one are dropped, with an error). Shared by the fee import."""
     found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     wanted = sorted({values["job_order_external_id"] for _, values in parsed})
     for chunk in chunks(wanted):

@@ -32,6 +32,7 @@ from matching.labels import JOB_STATUS_LABELS, VISA_LABELS
 from matching.models import JOB_STATUSES, VISA_TRACKS, Organisation
 from matching.operations.jobs import (
     LOW_MONTHLY_SALARY,
+    MAX_CONTRACT_MONTHS,
     MAX_HEADCOUNT,
     MAX_SALARY,
     MAX_START_WINDOW,
@@ -129,6 +130,11 @@ class JobOrderForm(Form):
             "limit."))])
     visa_track = SelectField(_l("Visa track"), default="SSW1",
                              invalid_choice_message=INVALID_CHOICE)
+    contract_months = IntegerField(
+        _l("Contract length (months)"),
+        invalid_value_message=_l("Enter a whole number of months, for example 36."),
+        validators=[Optional(), NumberRange(min=1, max=MAX_CONTRACT_MONTHS, message=_l(
+            "Enter a contract length from %(min)s to %(max)s months, or leave it blank."))])
     agency_id = SelectField(_l("Partner agency"), default="",
                             invalid_choice_message=INVALID_CHOICE)
     status = SelectField(_l("Status"), invalid_choice_message=INVALID_CHOICE)
@@ -204,6 +210,7 @@ def job_form_data(job) -> dict:
         "prefecture": job.prefecture or "", "monthly_salary_jpy": job.monthly_salary_jpy,
         "start_date": job.start_date, "visa_track": job.visa_track,
         "language_is_hard": job.language_is_hard, "start_window_days": job.start_window_days,
+        "contract_months": job.contract_months,
         "agency_id": str(job.agency_id or ""), "status": job.status,
     }
 
