@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matching import config
 from matching.extensions import babel, csrf, db, limiter, login_manager, migrate
+from matching.storage import check_config as check_store_config
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config.update(config.from_environment())
     if test_config is not None:
         app.config.update(test_config)
+    check_store_config(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         # No secret configured: sessions still work but end when the process stops.

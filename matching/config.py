@@ -56,9 +56,27 @@ class Defaults:
     IMPORT_MAX_ROWS = 200_000
     TRAINEES_PER_PAGE = 25
 
+    # Where the files of uploaded documents live (matching.storage): "local", the folder
+    # instance/documents/ of each host; or "s3", one bucket of an S3-compatible object store
+    # shared by every host (Amazon S3, MinIO, Ceph, ...). For s3: the bucket (required), the
+    # endpoint URL (None: Amazon S3), the region, the access key pair (None: boto3 looks for
+    # it as usual, AWS_* variables or the host's role) and a prefix for the object keys.
+    DOCUMENT_STORE = "local"
+    DOCUMENT_S3_BUCKET = None
+    DOCUMENT_S3_ENDPOINT_URL = None
+    DOCUMENT_S3_REGION = None
+    DOCUMENT_S3_ACCESS_KEY_ID = None
+    DOCUMENT_S3_SECRET_ACCESS_KEY = None
+    DOCUMENT_S3_PREFIX = "documents/"
+
 
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+_DOCUMENT_STORE_SETTINGS = ("DOCUMENT_STORE", "DOCUMENT_S3_BUCKET", "DOCUMENT_S3_ENDPOINT_URL",
+                            "DOCUMENT_S3_REGION", "DOCUMENT_S3_ACCESS_KEY_ID",
+                            "DOCUMENT_S3_SECRET_ACCESS_KEY", "DOCUMENT_S3_PREFIX")
 
 
 def from_environment(environ=os.environ) -> dict:
@@ -77,6 +95,9 @@ def from_environment(environ=os.environ) -> dict:
         out["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("BABEL_DEFAULT_LOCALE"):
         out["BABEL_DEFAULT_LOCALE"] = environ["BABEL_DEFAULT_LOCALE"]
+    for key in _DOCUMENT_STORE_SETTINGS:
+        if environ.get(key):
+            out[key] = environ[key]
     return out
 
 

@@ -113,6 +113,84 @@ def _empty_tables() -> None:
         conn.execute(RegistryState.__table__.insert().values(id=1, version=1, full_since=1))
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-protocol server, moto's standalone one, on a free loopback port (started by
+    the first test that needs it): its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+class BucketFiles:
+    """A new bucket on the test S3 server: ``config`` points an app's document store at it;
+    ``keys()`` and ``read(key)`` look inside with a client of its own."""
+
+    def __init__(self, endpoint: str, name: str):
+        import boto3
+
+        self.name, self.prefix = name, "documents/"
+        self.config = {"DOCUMENT_STORE": "s3", "DOCUMENT_S3_BUCKET": name,
+                       "DOCUMENT_S3_ENDPOINT_URL": endpoint, "DOCUMENT_S3_REGION": "us-east-1",
+                       "DOCUMENT_S3_ACCESS_KEY_ID": "test-key",
+                       "DOCUMENT_S3_SECRET_ACCESS_KEY": "test-secret",
+                       "DOCUMENT_S3_PREFIX": self.prefix}
+        self.client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="test-key", aws_secret_access_key="test-secret")
+        self.client.create_bucket(Bucket=name)
+
+    def keys(self) -> list[str]:
+        listed = self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
+        return sorted(item["Key"].removeprefix(self.prefix) for item in listed)
+
+    def read(self, key: str) -> bytes:
+        body = self.client.get_object(Bucket=self.name, Key=self.prefix + key)["Body"]
+        with body:
+            return body.read()
+
+
+class FolderFiles:
+    """The same view of an app's local document folder."""
+
+    def __init__(self, app):
+        self.folder = os.path.join(app.instance_path, "documents")
+
+    def keys(self) -> list[str]:
+        return sorted(os.listdir(self.folder)) if os.path.isdir(self.folder) else []
+
+    def read(self, key: str) -> bytes:
+        with open(os.path.join(self.folder, key), "rb") as stored:
+            return stored.read()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    bucket = BucketFiles(s3_server, f"documents-{next(_seq)}-{os.getpid()}")
+    yield bucket
+    bucket.client.close()
+
+
+@pytest.fixture(params=["local", "s3"])
+def stored_files(request, app):
+    """Tests asking for it run twice: the app's documents in its instance folder, then in a
+    bucket of a real S3-protocol server. A view of what is stored: ``keys()``, ``read(key)``."""
+    from matching.storage import close_document_store
+
+    if request.param == "local":
+        yield FolderFiles(app)
+        return
+    bucket = request.getfixturevalue("s3_bucket")
+    close_document_store(app)
+    app.config.update(bucket.config)
+    yield bucket
+    close_document_store(app)
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

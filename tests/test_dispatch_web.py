@@ -320,7 +320,7 @@ def test_another_agency_gets_404(client, login, world):
 # -- documents -------------------------------------------------------------------------------
 
 
-def test_document_upload_and_download(client, login, world):
+def test_document_upload_and_download(client, login, world, stored_files):
     dispatch = world["ours"]
     login(world["users"]["agency"])
     response = client.post(f"/dispatch/{dispatch.id}/documents", data={
@@ -329,8 +329,7 @@ def test_document_upload_and_download(client, login, world):
     assert response.status_code == 302
     document = db.session.scalar(sa.select(Document).where(Document.dispatch_id == dispatch.id))
     assert (document.kind, document.number) == ("contract", "HD-2026-001")
-    with open(ops.document_file_path(document), "rb") as stored:
-        assert stored.read() == PDF
+    assert stored_files.read(ops.document_key(document)) == PDF
     html = client.get(f"/dispatch/{dispatch.id}").get_data(as_text=True)
     url = f"/dispatch/{dispatch.id}/documents/{document.id}/file"
     assert url in html and "HD-2026-001" in html

@@ -67,7 +67,8 @@ def _upload_passport(client, switch_login, agent, dispatch) -> Document:
 
 
 def test_an_ended_dispatch_never_shows_what_was_recorded_after_it(client, switch_login,
-                                                                   people):
+                                                                   people, stored_files):
+    """With the local folder and with an S3-compatible object store (``stored_files``)."""
     users, jobs, worker = people
     first = _select(client, switch_login, users["employer1"], jobs[1], worker)
     # While the first dispatch is open its agency records a contract (the dispatch's own).

@@ -1,4 +1,7 @@
-"""Documents: recording and uploads (owner, checks, storage) and the expiry engine."""
+"""Documents: recording and uploads (owner, checks, storage) and the expiry engine.
+
+The tests of stored files run with both document stores (``stored_files``): the instance
+folder and a bucket of a real S3-protocol server."""
 
 import io
 import os
@@ -15,10 +18,10 @@ from matching.operations.dispatch import (
     DispatchError,
     add_document,
     dispatch_documents,
-    document_file_path,
+    document_key,
     expiring_documents,
 )
-from tests.conftest import add_doc, open_dispatch
+from tests.conftest import FolderFiles, add_doc, open_dispatch
 
 TODAY = date.today()
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
@@ -35,15 +38,10 @@ def dispatch(make_org, make_trainee, agency):
     return open_dispatch(make_org, make_trainee, stage="coe_applied", agency=agency)
 
 
-def stored_files(app) -> list[str]:
-    folder = os.path.join(app.instance_path, "documents")
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-
-
 # -- recording ----------------------------------------------------------------------------------
 
 
-def test_a_pdf_is_stored_under_the_instance_folder_with_a_random_name(app, dispatch, agent):
+def test_a_pdf_is_stored_under_a_random_name(app, stored_files, dispatch, agent):
     doc = add_document(agent, dispatch=dispatch, kind="coe", number="  COE 2026  001 ",
                        issued_on=TODAY, expires_on=TODAY + timedelta(days=90),
                        upload=upload(PDF, "../../Giấy COE Nguyễn.pdf"))
@@ -52,12 +50,14 @@ def test_a_pdf_is_stored_under_the_instance_folder_with_a_random_name(app, dispa
     assert doc.file_name == "Giấy COE Nguyễn.pdf"  # no folders kept
     assert doc.content_type == "application/pdf" and doc.size == len(PDF)
     assert doc.created_by_id == agent.id
-    path = document_file_path(doc)
-    assert os.path.dirname(path) == os.path.join(app.instance_path, "documents")
-    assert len(os.path.basename(path)) == 36 and path.endswith(".pdf")
-    assert "COE" not in os.path.basename(path)
-    with open(path, "rb") as stored:
-        assert stored.read() == PDF
+    key = document_key(doc)
+    assert stored_files.keys() == [key]
+    assert len(key) == 36 and key.endswith(".pdf")
+    assert "COE" not in key
+    assert stored_files.read(key) == PDF
+    if isinstance(stored_files, FolderFiles):  # the local store: in instance/documents/
+        with open(os.path.join(app.instance_path, "documents", key), "rb") as stored:
+            assert stored.read() == PDF
     again = add_document(agent, dispatch=dispatch, kind="contract", number=None,
                          issued_on=None, expires_on=None, upload=upload(PDF))
     assert again.file_path != doc.file_path
@@ -68,11 +68,13 @@ def test_a_pdf_is_stored_under_the_instance_folder_with_a_random_name(app, dispa
     (JPEG, "passport.PNG", ".jpg", "image/jpeg"),
     (PDF, "passport", ".pdf", "application/pdf"),
 ])
-def test_the_type_is_read_from_the_content(dispatch, agent, data, name, ext, ctype):
+def test_the_type_is_read_from_the_content(stored_files, dispatch, agent, data, name, ext,
+                                           ctype):
     doc = add_document(agent, dispatch=dispatch, kind="passport", number="B123",
                        issued_on=None, expires_on=TODAY + timedelta(days=900),
                        upload=upload(data, name))
     assert doc.file_path.endswith(ext) and doc.content_type == ctype
+    assert stored_files.read(document_key(doc)) == data
 
 
 @pytest.mark.parametrize("data", [
@@ -80,30 +82,31 @@ def test_the_type_is_read_from_the_content(dispatch, agent, data, name, ext, cty
     b"<html><script>alert(1)</script></html>",
     b"",
 ])
-def test_other_files_are_refused_and_nothing_is_kept(app, dispatch, agent, data):
+def test_other_files_are_refused_and_nothing_is_kept(stored_files, dispatch, agent, data):
     with pytest.raises(DispatchError) as refused:
         add_document(agent, dispatch=dispatch, kind="contract", number=None, issued_on=None,
                      expires_on=None, upload=upload(data, "contract.pdf"))
     assert refused.value.code == "file" and refused.value.field == "file"
-    assert stored_files(app) == []
+    assert stored_files.keys() == []
     assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 0
 
 
-def test_the_size_limit_is_10_mb(app, dispatch, agent):
+def test_the_size_limit_is_10_mb(stored_files, dispatch, agent):
     limit = 10 * 1024 * 1024
     with pytest.raises(DispatchError, match="larger than 10 MB"):
         add_document(agent, dispatch=dispatch, kind="contract", number=None, issued_on=None,
                      expires_on=None, upload=upload(PDF + b"\x00" * (limit + 1 - len(PDF))))
-    assert stored_files(app) == []
+    assert stored_files.keys() == []
     doc = add_document(agent, dispatch=dispatch, kind="contract", number=None, issued_on=None,
                        expires_on=None, upload=upload(PDF + b"\x00" * (limit - len(PDF))))
-    assert doc.size == limit and os.path.getsize(document_file_path(doc)) == limit
+    assert doc.size == limit and len(stored_files.read(document_key(doc))) == limit
 
 
-def test_a_document_without_a_file(dispatch, agent):
+def test_a_document_without_a_file(stored_files, dispatch, agent):
     doc = add_document(agent, dispatch=dispatch, kind="flight", number="VN 300",
                        issued_on=TODAY + timedelta(days=20), expires_on=None)
-    assert doc.file_path is None and document_file_path(doc) is None
+    assert doc.file_path is None and document_key(doc) is None
+    assert stored_files.keys() == []
 
 
 @pytest.mark.parametrize(("kind", "values", "field", "message"), [
@@ -174,7 +177,7 @@ def test_a_tampered_file_path_is_never_served(dispatch):
     doc = add_doc(dispatch, "contract")
     for bad in ("../../config.py", "/etc/passwd", "a" * 32 + ".exe"):
         doc.file_path = bad
-        assert document_file_path(doc) is None
+        assert document_key(doc) is None
 
 
 # -- the expiry engine ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@ once at its end, an error answer rolls everything back, and a stored file follow
 transaction."""
 
 import io
-import os
 
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
@@ -46,8 +45,9 @@ def test_an_error_answer_rolls_back_what_the_request_wrote(app, client):
     assert committed_names() == []
 
 
-def test_a_stored_file_follows_its_transaction(app, make_org, make_trainee, agent):
-    folder = os.path.join(app.instance_path, "documents")
+def test_a_stored_file_follows_its_transaction(app, make_org, make_trainee, agent,
+                                               stored_files):
+    """With the local folder and with an S3-compatible object store (``stored_files``)."""
     dispatch = open_dispatch(make_org, make_trainee, stage="contracted",
                              agency=agent.organisation)
 
@@ -57,12 +57,12 @@ def test_a_stored_file_follows_its_transaction(app, make_org, make_trainee, agen
                             upload=FileStorage(io.BytesIO(PDF), filename="contract.pdf"))
 
     record("HD-rolled-back")
-    assert len(os.listdir(folder)) == 1
+    assert len(stored_files.keys()) == 1
     db.session.rollback()  # the request failed after the operation: no row, no file
-    assert os.listdir(folder) == []
+    assert stored_files.keys() == []
     kept = record("HD-kept")
     db.session.commit()
-    assert os.listdir(folder) == [os.path.basename(kept.file_path)]
+    assert stored_files.keys() == [kept.file_path]
     db.session.rollback()  # a later rollback does not touch what was committed
-    assert len(os.listdir(folder)) == 1
+    assert len(stored_files.keys()) == 1
     assert db.session.scalars(sa.select(Document.number)).all() == ["HD-kept"]

@@ -156,7 +156,7 @@ class Document(db.Model):
     issued_on: Mapped[date | None]
     expires_on: Mapped[date | None] = mapped_column(index=True)
     file_name: Mapped[str | None] = mapped_column(sa.String(255))  # as uploaded
-    file_path: Mapped[str | None] = mapped_column(sa.String(255))  # random, under instance/
+    file_path: Mapped[str | None] = mapped_column(sa.String(255))  # random key, matching.storage
     content_type: Mapped[str | None] = mapped_column(sa.String(100))
     size: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

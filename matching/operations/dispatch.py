@@ -53,7 +53,7 @@ from matching.operations.documents import (
     REQUIRED_DOCUMENTS,
     add_document,
     dispatch_documents,
-    document_file_path,
+    document_key,
     document_problems,
     lazy_date,
     missing_documents,
@@ -76,7 +76,7 @@ __all__ = ["ENDED_BEFORE_DEPARTURE", "EXITS", "EXIT_FROM", "FIRST_STAGE", "FORWA
            "OPEN_STAGES", "REQUIRED_DOCUMENTS", "STAGES", "AuditTrailError", "DispatchError",
            "ExpiringDocument", "StaleDispatch", "add_document", "allowed_moves", "check_move",
            "clean_note", "create_dispatch", "dispatch_documents", "dispatch_for",
-           "document_file_path", "expiring_documents", "missing_documents", "move_dispatch",
+           "document_key", "expiring_documents", "missing_documents", "move_dispatch",
            "move_refusal", "replace_document", "stage_dates", "targets", "update_dispatch",
            "withdraw_document", "write_move"]
 

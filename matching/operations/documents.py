@@ -30,10 +30,11 @@ Only a document's current version counts: one replaced by a newer one (``replace
 the old row is kept, ``superseded``, pointing at its successor) or withdrawn as recorded by
 mistake (``withdraw_document``: who, when and why on the row) stays in the history only.
 
-Uploaded files go to ``instance/documents/`` under a random name; the type is read from
-the first bytes (PDF, JPEG or PNG), never trusted from the name, and the extension comes
-from that type. ``expiry`` watches expiry dates. Documents and stage moves refuse with the
-same ``DispatchError`` (``matching.operations.errors``).
+Uploaded files go to the document store (``matching.storage``: ``instance/documents/``, or
+an S3-compatible bucket) under a random name; the type is read from the first bytes (PDF,
+JPEG or PNG), never trusted from the name, and the extension comes from that type; the size
+is checked too, all before anything is stored. ``expiry`` watches expiry dates. Documents
+and stage moves refuse with the same ``DispatchError`` (``matching.operations.errors``).
 """
 
 import logging
@@ -57,13 +58,14 @@ from matching.models import DOCUMENT_KINDS, Dispatch, Document, StatusEvent, Tra
 from matching.models._common import utcnow
 from matching.models.dispatch import RECEIPT_KIND
 from matching.operations.errors import DispatchError
+from matching.storage import DocumentStore, document_store
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DISPATCH_KINDS", "REQUIRED_DOCUMENTS", "TRAINEE_KINDS", "DispatchError",
-           "add_document", "dispatch_documents", "document_file_path", "document_problems",
+           "add_document", "dispatch_documents", "document_key", "document_problems",
            "is_complete", "lazy_date", "missing_documents", "replace_document",
-           "stage_dates", "valid_until", "withdraw_document"]
+           "stage_dates", "store_upload", "valid_until", "withdraw_document"]
 
 DISPATCH_KINDS = ("contract", "coe", "visa", "flight", RECEIPT_KIND)
 TRAINEE_KINDS = ("passport", "health_check", "tb_certificate", "language_certificate")
@@ -192,11 +194,8 @@ def add_document(user, *, dispatch: Dispatch | None = None, trainee: Trainee | N
         expires_on = issued_on + timedelta(days=TB_VALID_DAYS)
     document = Document(kind=kind, number=number, issued_on=issued_on, expires_on=expires_on,
                         created_by_id=getattr(user, "id", None), **owner)
-    path = _store(upload, document) if upload is not None and upload.filename else None
-    if path:
-        # Until the request or command commits, the file belongs to the transaction: if it
-        # rolls back, the file goes with it (``_forget_stored_files``).
-        db.session.info.setdefault(_STORED_IN_TRANSACTION, []).append(path)
+    if upload is not None and upload.filename:
+        store_upload(upload, document)
     db.session.add(document)
     try:
         if replaces is not None:
@@ -323,16 +322,13 @@ def _check_fields(kind: str, number, issued_on, expires_on) -> None:
 # -- files -------------------------------------------------------------------------------------
 
 
-def documents_folder() -> str:
-    return os.path.join(current_app.instance_path, "documents")
-
-
 def max_document_bytes() -> int:
     return current_app.config.get("MAX_DOCUMENT_BYTES", MAX_DOCUMENT_BYTES)
 
 
-def _store(upload: FileStorage, document: Document) -> str:
-    """Check and write the uploaded file; fill the document's file columns; return the path."""
+def _store(upload: FileStorage, document: Document, store: DocumentStore) -> str:
+    """Check the uploaded file, then write it to ``store``; fill the document's file columns;
+    return its key."""
     limit = max_document_bytes()
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
@@ -347,17 +343,25 @@ def _store(upload: FileStorage, document: Document) -> str:
         raise DispatchError(_l("Only PDF, JPEG and PNG files can be attached."), code="file",
                             field="file")
     ext, content_type = found
-    folder = documents_folder()
-    os.makedirs(folder, exist_ok=True)
-    stored = secrets.token_hex(16) + ext
-    path = os.path.join(folder, stored)
-    with open(path, "xb") as out:  # "x": never overwrite, even on a (very) unlikely clash
-        out.write(data)
-    document.file_name = _display_name(upload.filename) or stored
-    document.file_path = stored
+    # 128 random bits: the key says nothing about the person or the document.
+    key = secrets.token_hex(16) + ext
+    store.put(key, data, content_type)
+    document.file_name = _display_name(upload.filename) or key
+    document.file_path = key
     document.content_type = content_type
     document.size = len(data)
-    return path
+    return key
+
+
+def store_upload(upload: FileStorage, target) -> str:
+    """Check ``upload`` (type from its content, size) and store it for ``target``: a
+    document, or any row with the same file columns (a grievance's attachment). Until the
+    request or command commits, the file belongs to the transaction: if it rolls back, the
+    file goes with it (``_forget_stored_files``). Returns the file's key."""
+    store = document_store()
+    key = _store(upload, target, store)
+    db.session.info.setdefault(_STORED_IN_TRANSACTION, []).append((store, key))
+    return key
 
 
 def _display_name(filename: str | None) -> str:
@@ -367,15 +371,15 @@ def _display_name(filename: str | None) -> str:
     return name[-FILE_NAME_LIMIT:]
 
 
-def document_file_path(document: Document) -> str | None:
-    """The absolute path of ``document``'s file (for ``send_file``), or None without one.
+def document_key(document: Document) -> str | None:
+    """The key of ``document``'s file in the document store, or None without one.
 
     Only a name this module generated is accepted, so a tampered row cannot point outside
-    the documents folder.
+    the documents folder or the bucket's prefix.
     """
     if not document.file_path or not _STORED_NAME.fullmatch(document.file_path):
         return None
-    return os.path.join(documents_folder(), document.file_path)
+    return document.file_path
 
 
 # -- what a move needs ----------------------------------------------------------------------
@@ -500,10 +504,8 @@ def _keep_stored_files(session: Session) -> None:
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_stored_files(session: Session) -> None:
     """A rolled-back document leaves no orphan file behind: no row points at it."""
-    for path in session.info.pop(_STORED_IN_TRANSACTION, ()):
+    for store, key in session.info.pop(_STORED_IN_TRANSACTION, ()):
         try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            log.warning("could not remove the stored file %s: %s", path, exc)
+            store.delete(key)
+        except Exception as exc:  # a folder or an object store: log and go on
+            log.warning("could not remove the stored file %s: %s", key, exc)

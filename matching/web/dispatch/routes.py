@@ -6,9 +6,7 @@ whose translated message is shown as it is. Departments and employers read a dis
 page (timeline and documents) but get no form on it.
 """
 
-import io
 import logging
-import os
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
@@ -22,6 +20,7 @@ from matching.i18n import fmt_list
 from matching.labels import document_kind_label, stage_label
 from matching.models import STAGES, Dispatch, Document, StatusEvent
 from matching.operations import dispatch as ops
+from matching.storage import document_store
 from matching.web.dispatch import bp, queries
 from matching.web.dispatch.forms import (
     BoardFilterForm,
@@ -308,21 +307,21 @@ def document_file(dispatch_id: int, document_id: int):
     """Download a document's file: anyone who may see the dispatch; never cached."""
     dispatch, document = access.get_dispatch_document_or_404(current_user, dispatch_id,
                                                              document_id)
-    if not document.file_path:
-        abort(404)
-    path = ops.document_file_path(document)
-    if path is None or not os.path.isfile(path):
+    key = ops.document_key(document)
+    store = document_store()
+    size = store.size(key) if key else None
+    if size is None:
         abort(404)
     log.info("document %s of dispatch %s downloaded by %s", document.id, dispatch.id,
              current_user.email)
-    # Read whole (at most the operations' size limit): no file handle outlives the request.
-    with open(path, "rb") as stored:
-        content = stored.read()
-    response = send_file(io.BytesIO(content),
+    # Streamed from the store in chunks; opened by the first chunk and closed by the last
+    # (or when the response closes), so no file or connection outlives the download.
+    response = send_file(store.reader(key),
                          mimetype=document.content_type or "application/octet-stream",
                          as_attachment=True,
                          download_name=document.file_name or f"document-{document.id}",
                          conditional=False, etag=False, max_age=0)
+    response.content_length = size
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
