@@ -70,6 +70,13 @@ MATRIX = [
     ("auth.logout_everywhere", "POST", "/auth/logout-everywhere", _everyone(REDIRECT)),
     ("auth.password", "GET", "/auth/password", _everyone(OK)),
     ("auth.account", "GET", "/auth/account", _everyone(OK)),
+    # API tokens: everyone their own. An empty form is shown again (200); a token id that
+    # is not one's own is 404.
+    ("auth.tokens", "GET", "/auth/tokens", _everyone(OK)),
+    ("auth.tokens", "POST", "/auth/tokens", _everyone(OK)),
+    ("auth.revoke", "POST", "/auth/tokens/{trainee}/revoke", _everyone(NOT_FOUND)),
+    # The API's human-readable docs: public, like its OpenAPI document.
+    ("api_docs.docs", "GET", "/api/v1/docs", {r: OK for r in ROLES}),
     # An empty form keeps the browser's language and the organisation's zone (302).
     ("auth.account", "POST", "/auth/account", _everyone(REDIRECT)),
     ("main.index", "GET", "/", _everyone(OK)),
@@ -197,6 +204,7 @@ def world(make_user, make_trainee, make_org):
     ids = {"trainee": trainee.id, "cert": cert.id, "org": department.organisation_id,
            "user": department.id, "job": job.id, "dispatch": dispatch.id,
            "foreign_dispatch": foreign.id, "document": document.id,
+           "foreign_job": foreign.job_order_id,
            "candidate": candidate_ref(job.id, trainee.id)}
     return users, ids
 
@@ -230,6 +238,7 @@ def _dispatches(job, users, make_org, make_trainee):
 
 def test_every_route_is_in_the_matrix(app):
     covered = {(endpoint, method) for endpoint, method, _, _ in MATRIX}
+    covered |= {(endpoint, method) for endpoint, method, _, _, _ in API_MATRIX}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -258,3 +267,75 @@ def test_role_route(client, login, world, role, endpoint, method, path, expected
         assert "/auth/login" in response.headers["Location"]
     else:
         assert response.status_code == want, response.get_data(as_text=True)[:300]
+
+# -- the JSON API (issue 12): a token per role instead of a session --------------------------
+
+UNAUTHORIZED = 401
+INVALID = 422
+PRECONDITION_REQUIRED = 428
+
+
+def _api(admin=OK, department=FORBIDDEN, other_department=None, employer=FORBIDDEN,
+         agency=FORBIDDEN):
+    """An API route: no token → 401; a role that may never use it → 403; outside the
+    token's scope → 404. A role added later (not named here) must be refused (403)."""
+    return {"anonymous": UNAUTHORIZED, "admin": admin, "department": department,
+            "other_department": department if other_department is None else other_department,
+            "employer": employer, "agency": agency}
+
+
+def _api_registry(own=OK, other=None):
+    return _api(admin=own, department=own, other_department=own if other is None else other)
+
+
+def _api_jobs(own=OK, agency=OK):
+    return _api(admin=own, employer=own, agency=agency)
+
+
+# (endpoint, method, path, JSON body or None, expected status per role). Empty bodies are
+# refused as invalid (422) once access has let them through; a change without If-Match is
+# 428 once the object was found in scope.
+API_MATRIX = [
+    ("api_docs.openapi_json", "GET", "/api/v1/openapi.json", None, {r: OK for r in ROLES}),
+    ("api_trainees.index", "GET", "/api/v1/trainees", None, _api_registry()),
+    ("api_trainees.create", "POST", "/api/v1/trainees", {}, _api_registry(INVALID)),
+    ("api_trainees.item", "GET", "/api/v1/trainees/{trainee}", None,
+     _api_registry(other=NOT_FOUND)),
+    ("api_trainees.update", "PATCH", "/api/v1/trainees/{trainee}", {},
+     _api_registry(PRECONDITION_REQUIRED, other=NOT_FOUND)),
+    ("api_trainees.bulk", "POST", "/api/v1/trainees/bulk", {}, _api_registry(INVALID)),
+    ("api_job_orders.index", "GET", "/api/v1/job-orders", None, _api_jobs()),
+    ("api_job_orders.create", "POST", "/api/v1/job-orders", {},
+     _api_jobs(INVALID, agency=FORBIDDEN)),
+    ("api_job_orders.item", "GET", "/api/v1/job-orders/{job}", None, _api_jobs()),
+    ("api_job_orders.item", "GET", "/api/v1/job-orders/{foreign_job}", None,
+     _api_jobs(agency=NOT_FOUND) | {"employer": NOT_FOUND}),
+    ("api_job_orders.update", "PATCH", "/api/v1/job-orders/{job}", {},
+     _api_jobs(PRECONDITION_REQUIRED, agency=FORBIDDEN)),
+    ("api_job_orders.update", "PATCH", "/api/v1/job-orders/{foreign_job}", {},
+     _api_jobs(PRECONDITION_REQUIRED, agency=FORBIDDEN) | {"employer": NOT_FOUND}),
+    ("api_job_orders.set_status", "POST", "/api/v1/job-orders/{job}/status", {},
+     _api_jobs(INVALID, agency=FORBIDDEN)),
+    ("api_job_orders.set_status", "POST", "/api/v1/job-orders/{foreign_job}/status",
+     {"status": "closed"}, _api_jobs(OK, agency=FORBIDDEN) | {"employer": NOT_FOUND}),
+    ("api_model.current", "GET", "/api/v1/model", None, _api()),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("endpoint", "method", "path", "body", "expected"), API_MATRIX,
+                         ids=[f"{m} {p}" for _, m, p, _, _ in API_MATRIX])
+def test_api_role_route(client, world, role, endpoint, method, path, body, expected):
+    from matching.operations.tokens import create_token
+
+    users, ids = world
+    headers = {}
+    if role != "anonymous":
+        _row, token = create_token(users[role], "matrix")
+        db.session.commit()
+        headers["Authorization"] = f"Bearer {token}"
+    response = client.open(path.format(**ids), method=method, json=body, headers=headers)
+    assert response.status_code == expected.get(role, FORBIDDEN), response.get_data(
+        as_text=True)[:300]
+    if response.status_code >= 400:
+        assert response.content_type == "application/problem+json"
