@@ -79,9 +79,9 @@ api = ProblemApi()
 
 
 def _resources():
-    from matching.api import job_orders, model, trainees
+    from matching.api import candidates, job_orders, model, trainees
 
-    return (trainees.bp, job_orders.bp, model.bp)
+    return (trainees.bp, job_orders.bp, candidates.bp, model.bp)
 
 
 def configure_api(app: Flask) -> None:

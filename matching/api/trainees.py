@@ -10,16 +10,15 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from matching import access
+from matching.api.bulk import bulk_schema, row_error, run_bulk
 from matching.api.core import api_blueprint, roles
 from matching.api.etags import check_if_match, etag
 from matching.api.pagination import ListArgs, cursor_page, page_schema
-from matching.api.problems import Problem, from_refusal
+from matching.api.problems import Problem
 from matching.api.schemas import ProblemSchema, Text, WindowDate
 from matching.i18n import _l
 from matching.models import GENDERS, TRAINEE_STATUSES, Trainee
 from matching.operations import registry
-from matching.operations.errors import OperationError
-from matching.operations.imports.parsing import import_table
 from matching.operations.imports.trainees import KNOWN_COLUMNS, import_trainees
 from matching.operations.locks import lock_rows
 from matching.validation import PLANNED, InvalidValue, check_birth_date
@@ -27,8 +26,6 @@ from matching.web.trainees.queries import filtered_trainees
 
 bp = api_blueprint("api_trainees", __name__, "/api/v1/trainees",
                    description="The trainee registry: departments (their province) and admin.")
-
-MAX_BULK_ROWS = 5000
 
 
 class TraineeSchema(ma.Schema):
@@ -104,13 +101,7 @@ class TraineeListArgs(ListArgs):
     province = ma.fields.String()
 
 
-class BulkSchema(ma.Schema):
-    rows = ma.fields.List(ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(
-        allow_none=True)), required=True, validate=ma.validate.Length(min=1, max=MAX_BULK_ROWS),
-        metadata={"description": "Rows in the import format: the CSV columns "
-                                 f"({', '.join(KNOWN_COLUMNS)}) as keys; lists as JSON "
-                                 "arrays or ;-separated text."})
-    dry_run = ma.fields.Boolean(load_default=False)
+BulkSchema = bulk_schema("TraineeBulk", KNOWN_COLUMNS)
 
 
 class BulkResultSchema(ma.Schema):
@@ -179,15 +170,6 @@ def update(data, trainee_id):
     return _with_etag(trainee)
 
 
-def _cell(value):
-    """A JSON value as the import's cell text: lists joined with ";"."""
-    if isinstance(value, list):
-        return ";".join("" if v is None else str(v) for v in value)
-    if isinstance(value, dict):
-        return str(value)
-    return value
-
-
 @bp.route("/bulk", methods=["POST"])
 @roles(*access.REGISTRARS)
 @bp.arguments(BulkSchema)
@@ -197,27 +179,7 @@ def bulk(data):
     """Create or update trainees from rows in the import format, all or nothing: any
     invalid row and nothing is written; the problem lists each ``{row, field, message}``
     (``row``: the index in ``rows``, from 0; none for a problem of the whole request)."""
-    rows = [{str(k).strip().lower(): _cell(v) for k, v in row.items()} for row in data["rows"]]
-    header = list(dict.fromkeys(k for row in rows for k in row))
-    # Rows numbered as in a file (the header on line 1), so the importer's messages hold.
-    numbered = [(index + 2, {k: "" if v is None else str(v).strip() for k, v in row.items()})
-                for index, row in enumerate(rows)]
-    numbered = [(line, row) for line, row in numbered if any(row.values())]
-    try:
-        result = import_table(header, numbered, import_trainees, user=current_user,
-                              dry_run=data["dry_run"])
-    except OperationError as err:
-        raise from_refusal(err) from None
-    if result.errors:
-        raise Problem(422, _l("Nothing was written: correct these rows and send them again."),
-                      errors=[_row_error(e) for e in result.errors])
+    result = run_bulk(data, import_trainees, current_user)
     return {"rows": result.rows, "created": result.created, "updated": result.updated,
             "dry_run": result.dry_run,
-            "warnings": [_row_error(w) for w in result.warnings]}
-
-
-def _row_error(error) -> dict:
-    out = {"field": error.column, "message": str(error.message)}
-    if error.line >= 2:
-        out = {"row": error.line - 2} | out
-    return out
+            "warnings": [row_error(w) for w in result.warnings]}

@@ -38,6 +38,7 @@ from matching.web.downloads import pdf_response, rirekisho_filename
 from matching.web.jobs import bp
 from matching.web.jobs.candidate_forms import DecisionForm
 from matching.web.jobs.cards import (
+    Card,
     ListPage,
     build_cards,
     candidate_code,
@@ -57,9 +58,9 @@ def review_helpers() -> dict:
     return {"age_on": age_on}
 
 
-def _job_under_review(job_id: int) -> JobOrder:
+def job_under_review(job_id: int) -> JobOrder:
     """The job order, if the current user reviews its candidates (else 404, even for the
-    agency that may read the job order itself)."""
+    agency that may read the job order itself). The API's candidates use it too."""
     job = access.get_job_order_or_404(current_user, job_id)
     if not access.can_manage_job_order(current_user, job):
         abort(404)
@@ -69,37 +70,60 @@ def _job_under_review(job_id: int) -> JobOrder:
 # -- the ranked cards --------------------------------------------------------------------------
 
 
+class CandidateReview:
+    """One look at a job order's ranked candidates, as the candidate page (and the API's
+    list, ``matching.api.candidates``) shows them: the pool and model in use, the latest
+    decisions, the rejected candidates hidden unless ``show_rejected``, the job order's
+    requirements applied unless ``requirements`` is False, and the counts of the list."""
+
+    def __init__(self, job: JobOrder, user, *, show_rejected: bool = False,
+                 requirements: bool = True):
+        self.job, self.user, self.requirements = job, user, requirements
+        self.pool, self.choice = load_pool(), current_model()
+        self.decided = decision_ops.latest_decisions_for(job)
+        # Rejected candidates stay in the pool (they are available); hidden by default,
+        # they are ranked and dropped, so each page still holds its cards and ranks stay
+        # the real ones.
+        self.hidden = set() if show_rejected else {
+            t for t, d in self.decided.items() if d == "rejected"}
+        self.counts = candidate_counts(job, self.pool, self.hidden, requirements=requirements)
+
+    def cards(self, offset: int, limit: int) -> list:
+        """The cards from place ``offset`` (from 0) of the list, at most ``limit``; shown to
+        an employer, they are recorded as impressions."""
+        # Ranking the top offset + limit is cheap: the pool's feature block is cached
+        # (DESIGN §5).
+        items = rank_job(self.job, top=offset + limit + self.counts.rejected_hidden,
+                         pool=self.pool, model=self.choice, offset=offset, skip=self.hidden,
+                         requirements=self.requirements)[:limit]
+        revealed = access.revealed_among(self.user, [item["trainee_id"] for item in items],
+                                         self.job)
+        cards = build_cards(self.job, items, self.decided, revealed)
+        impression_ops.record_impressions(self.job, self.user, items)
+        return cards
+
+
 @bp.route("/<int:job_id>/candidates")
 @access.roles_required(*access.CANDIDATE_REVIEWERS)
 def candidates(job_id: int):
-    job = _job_under_review(job_id)
+    job = job_under_review(job_id)
     show_rejected = request.args.get("rejected") == "show"
     # The requirements are the employer's filters; switching them off lasts for this visit
     # only (a link, not a setting), so the next visit filters again.
     requirements = request.args.get("requirements") != "off"
-    pool, choice = load_pool(), current_model()
-    decided = decision_ops.latest_decisions_for(job)
-    # Rejected candidates stay in the pool (they are available); hidden by default, they are
-    # ranked and dropped, so each page still holds 20 cards and ranks stay the real ones.
-    hidden = set() if show_rejected else {t for t, d in decided.items() if d == "rejected"}
-    counts = candidate_counts(job, pool, hidden, requirements=requirements)
-    total = counts.shown
+    review = CandidateReview(job, current_user, show_rejected=show_rejected,
+                             requirements=requirements)
+    total = review.counts.shown
     page = min(max(request.args.get("page", 1, type=int), 1),
                max(1, -(-total // PER_PAGE)))
     pagination = ListPage(page, PER_PAGE, total)
-    # Ranking the top page·20 is cheap: the pool's feature block is cached (DESIGN §5).
-    items = rank_job(job, top=page * PER_PAGE + counts.rejected_hidden, pool=pool,
-                     model=choice, offset=(page - 1) * PER_PAGE, skip=hidden,
-                     requirements=requirements)[:PER_PAGE]
-    revealed = access.revealed_among(current_user, [item["trainee_id"] for item in items],
-                                     job)
-    cards = build_cards(job, items, decided, revealed)
-    impression_ops.record_impressions(job, current_user, items)
+    cards = review.cards((page - 1) * PER_PAGE, PER_PAGE)
     return render_template(
         "jobs/candidates.html", job=job, cards=cards, pagination=pagination,
-        pool_size=len(pool), model_note=model_note(choice), show_rejected=show_rejected,
-        selected=_selected_workers(job, decided), n_rejected=len(hidden),
-        requirements=requirements, n_excluded=counts.excluded,
+        pool_size=len(review.pool), model_note=model_note(review.choice),
+        show_rejected=show_rejected, selected=_selected_workers(job, review.decided),
+        n_rejected=len(review.hidden), requirements=requirements,
+        n_excluded=review.counts.excluded,
         filters=_filter_args(show_rejected, requirements),
         next_url=request.full_path if request.query_string else request.path)
 
@@ -131,20 +155,20 @@ def _selected_workers(job: JobOrder, decided: dict[int, str]) -> list[tuple[str,
 # -- one candidate -------------------------------------------------------------------------------
 
 
-def _candidate(job_id: int, ref: str) -> tuple[JobOrder, Trainee]:
+def candidate_under_review(job_id: int, ref: str) -> tuple[JobOrder, Trainee]:
     """The job order under review and its candidate behind ``ref``, with skills and
     certificates loaded (else 404)."""
-    job = _job_under_review(job_id)
+    job = job_under_review(job_id)
     return job, access.get_candidate_by_ref_or_404(current_user, job, ref,
                                                    selectinload(Trainee.skills),
                                                    selectinload(Trainee.certificates))
 
 
-@bp.route("/<int:job_id>/candidates/<ref>")
-@access.roles_required(*access.CANDIDATE_REVIEWERS)
-def profile(job_id: int, ref: str):
-    job, trainee = _candidate(job_id, ref)
-    revealed = access.can_see_profile(current_user, trainee, job)
+def open_candidate(job: JobOrder, trainee: Trainee, user) -> tuple[Card, list[Decision], bool]:
+    """One candidate as their profile shows them: the card, the decisions on them for
+    ``job`` (latest first) and whether their personal data may be shown (blind review);
+    an employer's opening is recorded on the impression."""
+    revealed = access.can_see_profile(user, trainee, job)
     item = rank_one(job, trainee.id)
     history = db.session.scalars(
         sa.select(Decision).where(Decision.job_order_id == job.id,
@@ -153,7 +177,15 @@ def profile(job_id: int, ref: str):
         .order_by(Decision.decided_at.desc(), Decision.id.desc())).all()
     card = make_card(job, trainee, item, decision=history[0].decision if history else None,
                      revealed=revealed)
-    impression_ops.mark_opened(job, trainee.id, current_user)
+    impression_ops.mark_opened(job, trainee.id, user)
+    return card, list(history), revealed
+
+
+@bp.route("/<int:job_id>/candidates/<ref>")
+@access.roles_required(*access.CANDIDATE_REVIEWERS)
+def profile(job_id: int, ref: str):
+    job, trainee = candidate_under_review(job_id, ref)
+    card, history, revealed = open_candidate(job, trainee, current_user)
     # The Trainee object reaches the template only when its personal data may be shown.
     return render_template("jobs/profile.html", job=job, card=card, history=history,
                            person=trainee if revealed else None,
@@ -164,7 +196,7 @@ def profile(job_id: int, ref: str):
 @bp.route("/<int:job_id>/candidates/<ref>/decision", methods=["POST"])
 @access.roles_required(*access.CANDIDATE_REVIEWERS)
 def decide(job_id: int, ref: str):
-    job = _job_under_review(job_id)
+    job = job_under_review(job_id)
     trainee = access.get_candidate_by_ref_or_404(current_user, job, ref)
     form = DecisionForm()
     back = safe_next(form.next.data, url_for(".candidates", job_id=job.id))
@@ -209,7 +241,7 @@ def _decision_message(decision: str, code: str) -> str:
 @bp.route("/<int:job_id>/candidates/<ref>/rirekisho.pdf")
 @access.roles_required(*access.CANDIDATE_REVIEWERS)
 def rirekisho(job_id: int, ref: str):
-    job, trainee = _candidate(job_id, ref)
+    job, trainee = candidate_under_review(job_id, ref)
     if not access.can_see_profile(current_user, trainee, job):
         abort(404)  # blind review: the résumé opens with the profile, not before
     log.info("rirekisho of trainee %s downloaded by %s for job order %s", trainee.id,

@@ -56,6 +56,7 @@ class Bar:
     contribution: float
     value: float
     width: float
+    feature: str = ""  # the feature's code (``ranking.features.FEATURES``)
 
     @property
     def positive(self) -> bool:
@@ -68,7 +69,7 @@ def contribution_bars(explanation: dict) -> list[Bar]:
              if abs(c["contribution"]) >= _SHOWN_CONTRIBUTION]
     scale = max((abs(c["contribution"]) for c in items), default=1.0) or 1.0
     return [Bar(_bar_label(c["feature"], c["value"]), c["contribution"], c["value"],
-                round(100 * abs(c["contribution"]) / scale, 1)) for c in items]
+                round(100 * abs(c["contribution"]) / scale, 1), c["feature"]) for c in items]
 
 
 #: An employer's (or field's) own part of a contribution worth a sentence on the card.
