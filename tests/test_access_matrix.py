@@ -270,6 +270,7 @@ def test_role_route(client, login, world, role, endpoint, method, path, expected
 
 # -- the JSON API (issue 12): a token per role instead of a session --------------------------
 
+CREATED = 201
 UNAUTHORIZED = 401
 INVALID = 422
 PRECONDITION_REQUIRED = 428
@@ -319,6 +320,23 @@ API_MATRIX = [
     ("api_job_orders.set_status", "POST", "/api/v1/job-orders/{foreign_job}/status",
      {"status": "closed"}, _api_jobs(OK, agency=FORBIDDEN) | {"employer": NOT_FOUND}),
     ("api_model.current", "GET", "/api/v1/model", None, _api()),
+    # Candidates: the job order's employer and admin; the agency reads the job order but
+    # reviews nobody (404, as on the site); departments never (403).
+    ("api_candidates.index", "GET", "/api/v1/job-orders/{job}/candidates", None,
+     _api_jobs(agency=NOT_FOUND)),
+    ("api_candidates.index", "GET", "/api/v1/job-orders/{foreign_job}/candidates", None,
+     _api_jobs(agency=NOT_FOUND) | {"employer": NOT_FOUND}),
+    ("api_candidates.item", "GET", "/api/v1/job-orders/{job}/candidates/{candidate}", None,
+     _api_jobs(agency=NOT_FOUND)),
+    # A reference names a candidate of its own job order only: nobody on another.
+    ("api_candidates.item", "GET", "/api/v1/job-orders/{foreign_job}/candidates/{candidate}",
+     None, _api_jobs(NOT_FOUND, agency=NOT_FOUND)),
+    ("api_candidates.decide", "POST",
+     "/api/v1/job-orders/{job}/candidates/{candidate}/decisions", {"decision": "shortlisted"},
+     _api_jobs(CREATED, agency=NOT_FOUND)),
+    ("api_candidates.decide", "POST",
+     "/api/v1/job-orders/{foreign_job}/candidates/{candidate}/decisions",
+     {"decision": "shortlisted"}, _api_jobs(NOT_FOUND, agency=NOT_FOUND)),
 ]
 
 
