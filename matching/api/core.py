@@ -81,10 +81,25 @@ def _rate_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
 
+class ApiBlueprint(Blueprint):
+    """A blueprint whose operations have an ``operationId``: the resource and the view
+    (``dispatches.move``; ``trainees.item.patch`` when a view answers several methods), for
+    clients that find operations by id. ``@bp.doc(operationId=...)`` overrides it."""
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        methods = [m for m in self._docs[endpoint] if m != "parameters"]
+        resource = self.name.removeprefix("api_")
+        for method in methods:
+            name = f"{resource}.{endpoint}" + (f".{method}" if len(methods) > 1 else "")
+            self._docs[endpoint][method].setdefault("manual_doc", {}).setdefault(
+                "operationId", name)
+
+
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A resource blueprint: token required, CSRF exempt (no cookie is read), rate-limited
     per token, and every refusal answered as a problem."""
-    bp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
+    bp = ApiBlueprint(name, import_name, url_prefix=url_prefix, description=description)
     bp.before_request(authenticate)
     bp.register_error_handler(Problem, problem_for_exception)
     bp.register_error_handler(OperationError, problem_for_exception)
