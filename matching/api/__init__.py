@@ -5,9 +5,11 @@ How to add an endpoint (read ``trainees.py`` as the worked example)
 ------------------------------------------------------------------
 
 1. **Blueprint**: one module per resource, ``bp = api_blueprint(name, __name__,
-   "/api/v1/<things>", description=...)`` (``core``); add it to ``RESOURCES`` below. The
+   "/api/v1/<things>", description=...)`` (``core``); add it to ``_resources()`` below. The
    blueprint already demands a bearer token (401), makes the token's user Flask-Login's
    ``current_user``, is CSRF-exempt and rate-limited per token (``API_RATE_LIMIT``).
+   Several methods on one path go in one ``MethodView`` class (``TraineeItem``): two
+   rules on one path would answer 405, not 404, to an id beyond the database's range.
 2. **Schemas**: marshmallow schemas in the resource module (or ``schemas.py`` when shared):
    one to dump, one to load (``@bp.arguments(Schema)`` for a JSON body,
    ``@bp.arguments(Schema, location="query")`` for filters), ``@bp.response(200, Schema)``.

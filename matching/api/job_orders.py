@@ -3,7 +3,8 @@ admin all. List, get, create, update (``If-Match``) and status changes, through
 ``operations.jobs`` as on the site."""
 
 import marshmallow as ma
-from flask import url_for
+from flask import request, url_for
+from flask.views import MethodView
 from flask_login import current_user
 
 from matching import access
@@ -140,14 +141,6 @@ def create(data):
     return _answer(jobs.create_job_order(data, current_user), 201)
 
 
-@bp.route("/<int:job_id>")
-@roles(*access.JOB_READERS)
-@bp.response(200, JobOrderSchema)
-def item(job_id):
-    """One job order; its ETag is the version to send as If-Match."""
-    return _answer(access.get_job_order_or_404(current_user, job_id))
-
-
 def _managed(job_id: int) -> JobOrder:
     """A job order the user may change, locked, after its If-Match."""
     job = access.get_job_order_or_404(current_user, job_id)
@@ -157,17 +150,26 @@ def _managed(job_id: int) -> JobOrder:
     return job
 
 
-@bp.route("/<int:job_id>", methods=["PATCH"])
-@roles(*access.JOB_MANAGERS)
-@bp.arguments(JobOrderPatchSchema)
-@bp.response(200, JobOrderSchema)
-@bp.alt_response(412, schema=ProblemSchema)
-@bp.alt_response(428, schema=ProblemSchema)
-def update(data, job_id):
-    """Change the fields sent; If-Match (the ETag last read) is required."""
-    job = _managed(job_id)
-    check_if_match(etag(job.updated_at))
-    return _answer(jobs.update_job_order(job, _stored(job) | data, current_user))
+@bp.route("/<int:job_id>", endpoint="item")
+class JobOrderItem(MethodView):
+    """One job order (GET and PATCH on one route: an oversized id is a 404 for both)."""
+
+    @roles(*access.JOB_READERS)
+    @bp.response(200, JobOrderSchema)
+    def get(self, job_id):
+        """One job order; its ETag is the version to send as If-Match."""
+        return _answer(access.get_job_order_or_404(current_user, job_id))
+
+    @roles(*access.JOB_MANAGERS)
+    @bp.arguments(JobOrderPatchSchema)
+    @bp.response(200, JobOrderSchema)
+    @bp.alt_response(412, schema=ProblemSchema)
+    @bp.alt_response(428, schema=ProblemSchema)
+    def patch(self, data, job_id):
+        """Change the fields sent; If-Match (the ETag last read) is required."""
+        job = _managed(job_id)
+        check_if_match(etag(job.updated_at))
+        return _answer(jobs.update_job_order(job, _stored(job) | data, current_user))
 
 
 @bp.route("/<int:job_id>/status", methods=["POST"])
@@ -179,16 +181,10 @@ def set_status(data, job_id):
     """Publish, close or reopen: 409 when the job order cannot go from its status to this
     one. If-Match is optional here (a status move is checked against the current status)."""
     job = _managed(job_id)
-    if _if_match_sent():
+    if "If-Match" in request.headers:
         check_if_match(etag(job.updated_at))
     try:
         job = jobs.set_job_status(job, data["status"], current_user)
     except jobs.JobOrderError as err:
         raise from_refusal(err, 409) from None
     return _answer(job)
-
-
-def _if_match_sent() -> bool:
-    from flask import request
-
-    return "If-Match" in request.headers

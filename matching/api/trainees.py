@@ -6,6 +6,7 @@ upsert in the import format (``operations.imports``), all-or-nothing.
 
 import marshmallow as ma
 from flask import url_for
+from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -147,27 +148,29 @@ def create(data):
     return _with_etag(trainee, 201)
 
 
-@bp.route("/<int:trainee_id>")
-@roles(*access.REGISTRARS)
-@bp.response(200, TraineeSchema)
-def item(trainee_id):
-    """One trainee; its ETag is the version to send as If-Match."""
-    return _with_etag(access.get_trainee_or_404(current_user, trainee_id))
+@bp.route("/<int:trainee_id>", endpoint="item")
+class TraineeItem(MethodView):
+    """One trainee. GET and PATCH share one route, so an id beyond the database's range is
+    a 404 whatever the method (two rules on one path answer 405 for one of them)."""
 
+    @roles(*access.REGISTRARS)
+    @bp.response(200, TraineeSchema)
+    def get(self, trainee_id):
+        """One trainee; its ETag is the version to send as If-Match."""
+        return _with_etag(access.get_trainee_or_404(current_user, trainee_id))
 
-@bp.route("/<int:trainee_id>", methods=["PATCH"])
-@roles(*access.REGISTRARS)
-@bp.arguments(TraineePatchSchema)
-@bp.response(200, TraineeSchema)
-@bp.alt_response(412, schema=ProblemSchema)
-@bp.alt_response(428, schema=ProblemSchema)
-def update(data, trainee_id):
-    """Change the fields sent; If-Match (the ETag last read) is required."""
-    trainee = access.get_trainee_or_404(current_user, trainee_id)
-    lock_rows(trainee)
-    check_if_match(etag(trainee.registry_version))
-    trainee = registry.update_trainee(trainee, data, current_user)
-    return _with_etag(trainee)
+    @roles(*access.REGISTRARS)
+    @bp.arguments(TraineePatchSchema)
+    @bp.response(200, TraineeSchema)
+    @bp.alt_response(412, schema=ProblemSchema)
+    @bp.alt_response(428, schema=ProblemSchema)
+    def patch(self, data, trainee_id):
+        """Change the fields sent; If-Match (the ETag last read) is required."""
+        trainee = access.get_trainee_or_404(current_user, trainee_id)
+        lock_rows(trainee)
+        check_if_match(etag(trainee.registry_version))
+        trainee = registry.update_trainee(trainee, data, current_user)
+        return _with_etag(trainee)
 
 
 @bp.route("/bulk", methods=["POST"])
