@@ -159,10 +159,13 @@ def register_blueprints(app: Flask) -> None:
     from matching.web.admin import bp as admin_bp
     from matching.web.auth import bp as auth_bp
     from matching.web.dispatch import bp as dispatch_bp
+    from matching.web.grievances import bp as grievances_bp
     from matching.web.health import bp as health_bp
     from matching.web.jobs import bp as jobs_bp
     from matching.web.main import bp as main_bp
     from matching.web.trainees import bp as trainees_bp
+    from matching.web.worker import bp as worker_bp
+    from matching.web.workers import bp as workers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(health_bp)
@@ -171,6 +174,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(workers_bp)  # /trainees/<id>/account, /welcome
+    app.register_blueprint(worker_bp, url_prefix="/me")
+    app.register_blueprint(grievances_bp, url_prefix="/grievances")
 
 
 def configure_api(app: Flask) -> None:

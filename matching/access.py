@@ -13,10 +13,12 @@ from flask_login import current_user, login_required
 
 from matching.extensions import db
 from matching.models import (
+    DOCUMENT_KINDS,
     Charge,
     Decision,
     Dispatch,
     Document,
+    Grievance,
     JobOrder,
     Organisation,
     Trainee,
@@ -383,3 +385,96 @@ def get_organisation_or_404(user, org_id: int) -> Organisation:
 
 def get_user_or_404(user, user_id: int) -> User:
     return one_or_404(users_select(user).where(User.id == user_id))
+
+
+# -- workers and grievances (issue 13 §3–4) ---------------------------------------------------
+
+#: A worker sees only themself: their own pages, nothing else (403 everywhere else).
+WORKERS = ("worker",)
+#: Who files a grievance on a worker's behalf, and acknowledges, resolves or closes one.
+GRIEVANCE_HANDLERS = ("admin", "department")
+#: Who reads grievances: the handlers, and an agency those the worker let it see.
+GRIEVANCE_READERS = ("admin", "department", "agency")
+
+
+def is_worker(user) -> bool:
+    return bool(user and user.is_authenticated and user.role == "worker" and user.trainee_id)
+
+
+def own_trainee_or_404(user, *options) -> Trainee:
+    """A worker's own trainee record (never anyone else's), else 404."""
+    if not is_worker(user):
+        abort(404)
+    return one_or_404(sa.select(Trainee).where(Trainee.id == user.trainee_id), *options)
+
+
+def own_dispatches_select(user) -> sa.Select:
+    """A worker's own dispatches, newest first; nothing for anyone else."""
+    stmt = sa.select(Dispatch).order_by(Dispatch.created_at.desc(), Dispatch.id.desc())
+    if not is_worker(user):
+        return stmt.where(sa.false())
+    return stmt.where(Dispatch.trainee_id == user.trainee_id)
+
+
+def own_documents_select(user) -> sa.Select:
+    """A worker's own current documents: their papers and those of their dispatches (never
+    a fee receipt's file, which the ledger shows)."""
+    if not is_worker(user):
+        return sa.select(Document).where(sa.false())
+    own_dispatches = sa.select(Dispatch.id).where(Dispatch.trainee_id == user.trainee_id)
+    return sa.select(Document).where(
+        sa.or_(sa.and_(Document.dispatch_id.is_(None), Document.trainee_id == user.trainee_id),
+               Document.dispatch_id.in_(own_dispatches)),
+        Document.status == "current", Document.kind.in_(DOCUMENT_KINDS),
+    ).order_by(Document.kind, Document.created_at, Document.id)
+
+
+def own_charges_select(user) -> sa.Select:
+    """The fee ledger of a worker's own dispatches, in the order paid."""
+    return sa.select(Charge).where(Charge.dispatch_id.in_(
+        own_dispatches_select(user).with_only_columns(Dispatch.id).order_by(None))
+    ).order_by(Charge.paid_on, Charge.created_at, Charge.id)
+
+
+def get_own_document_or_404(user, document_id: int) -> Document:
+    return one_or_404(own_documents_select(user).where(Document.id == document_id))
+
+
+def can_manage_worker_account(user, trainee: Trainee) -> bool:
+    """Invite a trainee to their worker account, revoke it: the department of the
+    trainee's province (its registrar), or admin."""
+    return can_edit_trainee(user, trainee)
+
+
+def grievances_select(user) -> sa.Select:
+    """Grievances ``user`` may read: the worker their own; the department those of its
+    province's workers; an agency those of its dispatches' workers who let it see them;
+    admin all; an employer never."""
+    stmt = sa.select(Grievance)
+    if user.role == "admin":
+        return stmt
+    if user.role == "department" and user.province:
+        return stmt.where(Grievance.trainee_id.in_(
+            sa.select(Trainee.id).where(Trainee.province == user.province)))
+    if user.role == "agency":
+        return stmt.where(Grievance.agency_may_see.is_(True), Grievance.dispatch_id.in_(
+            sa.select(Dispatch.id).where(Dispatch.agency_id == user.organisation_id)))
+    if is_worker(user):
+        return stmt.where(Grievance.trainee_id == user.trainee_id)
+    return stmt.where(sa.false())
+
+
+def get_grievance_or_404(user, grievance_id: int, *options) -> Grievance:
+    return one_or_404(grievances_select(user).where(Grievance.id == grievance_id), *options)
+
+
+def can_handle_grievance(user, grievance: Grievance) -> bool:
+    """Acknowledge, resolve or close: the department of the worker's province, or admin."""
+    return can_edit_trainee(user, grievance.trainee)
+
+
+def can_file_grievance_for(user, trainee: Trainee) -> bool:
+    """The worker themself, or the department of their province (a phone call), or admin."""
+    if is_worker(user):
+        return user.trainee_id == trainee.id
+    return can_edit_trainee(user, trainee)

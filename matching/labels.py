@@ -28,6 +28,7 @@ ROLE_LABELS = {
     "department": _l("Labour department"),
     "employer": _l("Employer"),
     "agency": _l("Dispatch agency"),
+    "worker": _l("Worker"),
 }
 ORG_KIND_LABELS = {
     "platform": _l("Platform"),
@@ -146,6 +147,26 @@ TRACK_STAGE_LABELS = {
     "ssw_after_titp": _l("SSW after completing TITP"),
 }
 
+# -- grievances (issue 13 §4) -----------------------------------------------------------------
+
+GRIEVANCE_CATEGORY_LABELS = {
+    "fees": _l("Fees and money"),
+    "contract": _l("Contract"),
+    "wages": _l("Wages"),
+    "working_hours": _l("Working hours"),
+    "safety": _l("Safety at work"),
+    "harassment": _l("Harassment or abuse"),
+    "accommodation": _l("Accommodation"),
+    "documents": _l("Documents and personal data"),
+    "other": _l("Something else"),
+}
+GRIEVANCE_STATE_LABELS = {
+    "open": _lp("grievance state", "Open"),
+    "acknowledged": _l("Acknowledged"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+}
+
 
 def label(mapping: dict, code: str | None) -> str:
     """``mapping``'s label of ``code`` as text; the code itself when it has none."""
@@ -165,6 +186,8 @@ visa_label = partial(label, VISA_LABELS)
 feature_label = partial(label, FEATURE_LABELS)
 stage_label = partial(label, STAGE_LABELS)
 document_kind_label = partial(label, DOCUMENT_KIND_LABELS)
+grievance_category_label = partial(label, GRIEVANCE_CATEGORY_LABELS)
+grievance_state_label = partial(label, GRIEVANCE_STATE_LABELS)
 charge_kind_label = partial(label, CHARGE_KIND_LABELS)
 payer_label = partial(label, PAYER_LABELS)
 track_stage_label = partial(label, TRACK_STAGE_LABELS)
@@ -235,6 +258,7 @@ TEMPLATE_GLOBALS = {
     "decision_action": decision_action, "visa_label": visa_label,
     "stage_label": stage_label, "document_kind_label": document_kind_label,
     "certificate_label": certificate_label, "effective_level_label": effective_level_label,
-    "level_source": level_source, "charge_kind_label": charge_kind_label,
+    "level_source": level_source, "grievance_category_label": grievance_category_label,
+    "grievance_state_label": grievance_state_label, "charge_kind_label": charge_kind_label,
     "payer_label": payer_label, "track_stage_label": track_stage_label,
 }

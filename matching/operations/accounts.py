@@ -124,7 +124,8 @@ def _check_role_org(role: str, org: Organisation) -> None:
                            field="organisation")
 
 
-def _check_password(password: str | None) -> None:
+def check_new_password(password: str | None) -> None:
+    """The site's password rules (a user's form, a worker's first password)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(_l("The password must have at least 8 characters."),
                            field="password")
@@ -138,7 +139,7 @@ def create_user(email: str, password: str, role: str, org: Organisation, *, name
         raise AccountError(_l("Enter a valid e-mail address."), field="email")
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise AccountError(_l("A user with this e-mail already exists."), field="email")
-    _check_password(password)
+    check_new_password(password)
     _check_role_org(role, org)
     _check_timezone(timezone)
     user = User(email=email, role=role, organisation=org, name=name, locale=locale or None,
@@ -167,7 +168,7 @@ def update_user(user: User, *, name: str, role: str, org: Organisation, active: 
     _check_role_org(role, org)
     _check_timezone(timezone)
     if password:
-        _check_password(password)
+        check_new_password(password)
         user.set_password(password)
     if password or (user.active and not active):
         # Whoever knew the old password, or a deactivated account, keeps no open session,

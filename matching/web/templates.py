@@ -11,6 +11,7 @@ from flask import Flask
 from matching import i18n, labels
 from matching.web.dispatch.routes import dispatch_summary, trainee_dispatches
 from matching.web.jobs.routes import job_order_counts
+from matching.web.workers.routes import worker_summary
 
 
 def register(app: Flask) -> None:
@@ -18,5 +19,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)
     app.jinja_env.globals.update(job_order_counts=job_order_counts,
                                  dispatch_summary=dispatch_summary,
-                                 trainee_dispatches=trainee_dispatches)
+                                 trainee_dispatches=trainee_dispatches,
+                                 worker_summary=worker_summary)
     app.jinja_env.filters.update(i18n.TEMPLATE_FILTERS)

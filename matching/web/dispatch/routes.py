@@ -9,7 +9,7 @@ page (timeline and documents) but get no form on it.
 import logging
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
@@ -20,7 +20,6 @@ from matching.i18n import fmt_list
 from matching.labels import document_kind_label, stage_label
 from matching.models import STAGES, Dispatch, Document, StatusEvent
 from matching.operations import dispatch as ops
-from matching.storage import document_store
 from matching.web.dispatch import bp, queries
 from matching.web.dispatch.forms import (
     BoardFilterForm,
@@ -29,6 +28,7 @@ from matching.web.dispatch.forms import (
     PlannedDepartureForm,
     WithdrawDocumentForm,
 )
+from matching.web.downloads import stored_file
 from matching.web.forms import show_refusal
 
 log = logging.getLogger(__name__)
@@ -307,21 +307,8 @@ def document_file(dispatch_id: int, document_id: int):
     """Download a document's file: anyone who may see the dispatch; never cached."""
     dispatch, document = access.get_dispatch_document_or_404(current_user, dispatch_id,
                                                              document_id)
-    key = ops.document_key(document)
-    store = document_store()
-    size = store.size(key) if key else None
-    if size is None:
-        abort(404)
     log.info("document %s of dispatch %s downloaded by %s", document.id, dispatch.id,
              current_user.email)
     # Streamed from the store in chunks; opened by the first chunk and closed by the last
     # (or when the response closes), so no file or connection outlives the download.
-    response = send_file(store.reader(key),
-                         mimetype=document.content_type or "application/octet-stream",
-                         as_attachment=True,
-                         download_name=document.file_name or f"document-{document.id}",
-                         conditional=False, etag=False, max_age=0)
-    response.content_length = size
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file(document, f"document-{document.id}")

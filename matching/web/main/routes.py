@@ -16,6 +16,8 @@ from matching.web.navigation import safe_next
 @bp.route("/")
 @login_required
 def index():
+    if current_user.role == "worker":
+        return redirect(url_for("worker.home"))  # a worker has only their own page
     counts = {}
     if access.can_register_trainees(current_user):
         scoped = access.trainees_select(current_user).subquery()
