@@ -159,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     from matching.web.admin import bp as admin_bp
     from matching.web.auth import bp as auth_bp
     from matching.web.dispatch import bp as dispatch_bp
+    from matching.web.fees import bp as fees_bp
     from matching.web.grievances import bp as grievances_bp
     from matching.web.health import bp as health_bp
     from matching.web.jobs import bp as jobs_bp
@@ -173,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(trainees_bp, url_prefix="/trainees")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
+    app.register_blueprint(fees_bp, url_prefix="/fees")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(workers_bp)  # /trainees/<id>/account, /welcome
     app.register_blueprint(worker_bp, url_prefix="/me")

@@ -58,6 +58,13 @@ def _foreign(admin=OK, agency=NOT_FOUND, readers=NOT_FOUND):
             "other_department": readers, "employer": readers}
 
 
+def _fee_readers(status=OK, other=OK):
+    """The fee ledger's readers: admin, the agency, the department (another province's
+    sees its own scope: an empty list, or 404 for this dispatch); never the employer."""
+    return {"anonymous": LOGIN, "admin": status, "agency": status, "department": status,
+            "other_department": other, "employer": FORBIDDEN, "worker": FORBIDDEN}
+
+
 def _movers(status=OK):
     return {"anonymous": LOGIN, "admin": status, "department": FORBIDDEN,
             "other_department": FORBIDDEN, "employer": FORBIDDEN, "agency": status}
@@ -167,6 +174,30 @@ MATRIX = [
         "employer": FORBIDDEN, "agency": FORBIDDEN}),
     ("dispatch.employer", "GET", "/dispatch/workers", _admin_only() | {"employer": OK}),
     ("dispatch.dashboard", "GET", "/dispatch/dashboard", _admin_only()),
+    # The fee ledger (issue 13 §1–2): its agency (and admin) records, its readers read; the
+    # employer sees only the totals on the dispatch page. An empty form goes back to the
+    # dispatch's page with its problems (302), as the contract of a dispatch at "selected".
+    ("fees.index", "GET", "/fees/", _fee_readers()),
+    ("fees.add_charge", "POST", "/fees/dispatch/{dispatch}/charges", _movers(REDIRECT)),
+    ("fees.add_charge", "POST", "/fees/dispatch/{foreign_dispatch}/charges",
+     _foreign(admin=REDIRECT, readers=FORBIDDEN)),
+    ("fees.contract", "POST", "/fees/dispatch/{dispatch}/contract", _movers(REDIRECT)),
+    ("fees.contract", "POST", "/fees/dispatch/{foreign_dispatch}/contract",
+     _foreign(admin=REDIRECT, readers=FORBIDDEN)),
+    ("fees.delete_charge", "POST", "/fees/dispatch/{dispatch}/charges/{charge}/delete",
+     _movers(REDIRECT)),
+    ("fees.delete_charge", "POST",
+     "/fees/dispatch/{foreign_dispatch}/charges/{charge}/delete",
+     _foreign(admin=NOT_FOUND, readers=FORBIDDEN)),
+    ("fees.receipt", "GET", "/fees/dispatch/{dispatch}/charges/{charge}/receipt",
+     _fee_readers(other=NOT_FOUND)),
+    ("fees.receipt", "GET", "/fees/dispatch/{foreign_dispatch}/charges/{charge}/receipt",
+     _fee_readers(NOT_FOUND, other=NOT_FOUND)),
+    ("fees.import_upload", "GET", "/fees/import", _movers()),
+    ("fees.import_confirm", "POST", "/fees/import/confirm", _movers(REDIRECT)),
+    ("fees.import_template", "GET", "/fees/import/template.csv", _movers()),
+    ("fees.import_template_xlsx", "GET", "/fees/import/template.xlsx", _movers()),
+    ("fees.rates", "GET", "/fees/rates", _admin_only()),
     ("admin.index", "GET", "/admin/", _admin_only(REDIRECT)),
     ("admin.organisations", "GET", "/admin/organisations", _admin_only()),
     ("admin.organisation_new", "GET", "/admin/organisations/new", _admin_only()),
@@ -201,12 +232,28 @@ def world(make_user, make_trainee, make_org):
     db.session.add(job)
     db.session.commit()
     dispatch, foreign, document = _dispatches(job, users, make_org, make_trainee)
+    charge = _charge(dispatch)
     ids = {"trainee": trainee.id, "cert": cert.id, "org": department.organisation_id,
            "user": department.id, "job": job.id, "dispatch": dispatch.id,
            "foreign_dispatch": foreign.id, "document": document.id,
            "foreign_job": foreign.job_order_id,
-           "candidate": candidate_ref(job.id, trainee.id)}
+           "candidate": candidate_ref(job.id, trainee.id), "charge": charge.id}
     return users, ids
+
+
+def _charge(dispatch):
+    """A payment of the worker on the agency's dispatch, with its receipt's file."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from matching.operations.fees import record_charge
+
+    charge = record_charge(None, dispatch, kind="medical", amount=12000, currency="JPY",
+                           paid_on=date(2026, 1, 5), payer="worker", upload=FileStorage(
+                               io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="receipt.pdf"))
+    db.session.commit()
+    return charge
 
 
 def _dispatches(job, users, make_org, make_trainee):

@@ -9,7 +9,10 @@ the queries of their feature, but no blueprint registers a global as a side effe
 from flask import Flask
 
 from matching import i18n, labels
+from matching.fees.texts import explanation as fee_explanation
+from matching.fees.texts import title as fee_title
 from matching.web.dispatch.routes import dispatch_summary, trainee_dispatches
+from matching.web.fees.routes import fee_panel, fee_summary
 from matching.web.jobs.routes import job_order_counts
 from matching.web.workers.routes import worker_summary
 
@@ -21,4 +24,6 @@ def register(app: Flask) -> None:
                                  dispatch_summary=dispatch_summary,
                                  trainee_dispatches=trainee_dispatches,
                                  worker_summary=worker_summary)
+    app.jinja_env.globals.update(fee_panel=fee_panel, fee_summary=fee_summary,
+                                 fee_title=fee_title, fee_explanation=fee_explanation)
     app.jinja_env.filters.update(i18n.TEMPLATE_FILTERS)
