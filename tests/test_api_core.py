@@ -232,3 +232,20 @@ def test_the_docs_page_loads_only_our_own_files(client):
         assert path in html
         with client.get(path) as static:  # files are streamed: close them
             assert static.status_code == 200
+
+
+def test_a_body_that_is_not_an_object_names_no_field(client, make_user, token_for):
+    token = token_for(make_user(role="department"))
+    response = client.post("/api/v1/trainees", json=[1, 2], headers=bearer(token))
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] is None
+
+
+def test_without_accept_language_the_users_own_language(client, make_user, token_for):
+    token = token_for(make_user(role="employer", locale="ja"))
+    response = client.get("/api/v1/trainees", headers=bearer(token))
+    assert response.status_code == 403
+    assert response.json["title"] == "あなたのロールでは許可されていません"
+    assert response.headers["Content-Language"] == "ja"
+    assert client.get("/api/v1/trainees", headers=bearer(token) | {
+        "Accept-Language": "en"}).json["title"] == "Not allowed for your role"

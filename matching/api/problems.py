@@ -13,8 +13,6 @@ exception (500, nothing of it shown) are turned into problems by ``problem_for_e
 which the site's error handlers call for API paths (``matching.web.errors``).
 """
 
-import logging
-
 import flask_babel
 from flask import current_app, g, json, request
 from werkzeug.exceptions import HTTPException
@@ -22,8 +20,6 @@ from werkzeug.exceptions import HTTPException
 from matching.extensions import db
 from matching.i18n import _l
 from matching.operations.errors import OperationError
-
-log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
@@ -130,14 +126,9 @@ def problem_for_exception(error: Exception):
     if isinstance(error, OperationError):
         return response(from_refusal(error))
     if not isinstance(error, HTTPException) or (error.code or 500) >= 500:
-        if not isinstance(error, HTTPException) or error.code == 500:
-            db.session.rollback()
-            original = getattr(error, "original_exception", None) or error
-            if not isinstance(original, HTTPException):
-                log.error("API request %s %s failed", request.method, request.path,
-                          exc_info=(type(original), original, original.__traceback__))
-        return response(Problem(500 if not isinstance(error, HTTPException)
-                                or error.code not in TYPES else error.code))
+        # Flask has logged the exception already; the client learns nothing of it.
+        db.session.rollback()
+        return response(Problem(500))
     status = error.code if error.code in TYPES else 400
     headers = dict(error.get_headers()) if status in (405, 429) else {}
     headers.pop("Content-Type", None)
@@ -195,7 +186,8 @@ def validation_errors(messages) -> list[dict]:
     def walk(node, path):
         if isinstance(node, dict):
             for key, value in node.items():
-                walk(value, [*path, str(key)])
+                # "_schema": the body as a whole (not an object, say): no field to name.
+                walk(value, path if key == "_schema" else [*path, str(key)])
         elif isinstance(node, list | tuple):
             for item in node:
                 walk(item, path)
