@@ -238,7 +238,7 @@ def test_job_orders_carry_an_optional_contract_length(app, make_org):
 def test_the_job_form_keeps_the_contract_length(client, make_user, login):
     from matching.models import JobOrder
 
-    employer = make_user(role="employer")
+    employer = make_user(role="employer", locale="en")
     login(employer)
     data = {"title": "Welder", "field": "construction", "min_language_level": "N4",
             "headcount": "2", "prefecture": "aichi", "monthly_salary_jpy": "220000",
