@@ -84,8 +84,9 @@ def _reached(dispatch: Dispatch) -> dict[str, date]:
 
 
 def _month(day: date) -> str:
-    """"March 2026", "tháng 3 năm 2026", "2026年3月"."""
-    return format_skeleton("yMMMM", day, locale=locale_code())
+    """"March 2026", "Tháng 3 năm 2026", "2026年3月"."""
+    text = format_skeleton("yMMMM", day, locale=locale_code())
+    return text[:1].upper() + text[1:]  # "Tháng 3 năm 2026" begins a line
 
 
 @bp.route("/")
