@@ -52,6 +52,16 @@ class Defaults:
     # client IP the throttling counts by is then the one they report, not the proxy's.
     TRUSTED_PROXIES = 0
 
+    # Background tasks (matching.background): on RQ in Redis (REDIS_URL) when set, run by
+    # `flask --app matching jobs worker`; without Redis they run inline, in the request.
+    JOBS_QUEUE = "matching"
+    #: A confirmed web import of more rows than this runs as a background task.
+    JOBS_IMPORT_THRESHOLD = 2000
+    #: A running task whose heartbeat is older than this was abandoned (its worker died).
+    JOBS_STALE_SECONDS = 300
+    #: The longest a task may run on a worker before RQ stops it.
+    JOBS_TIMEOUT_SECONDS = 3 * 3600
+
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads (imports) up to 20 MiB
     IMPORT_MAX_ROWS = 200_000
     TRAINEES_PER_PAGE = 25
@@ -91,6 +101,11 @@ def from_environment(environ=os.environ) -> dict:
             out[key] = _env_bool(environ[key])
     if environ.get("REDIS_URL"):
         out["REDIS_URL"] = environ["REDIS_URL"]
+    if environ.get("JOBS_QUEUE"):
+        out["JOBS_QUEUE"] = environ["JOBS_QUEUE"]
+    for key in ("JOBS_IMPORT_THRESHOLD", "JOBS_STALE_SECONDS", "JOBS_TIMEOUT_SECONDS"):
+        if environ.get(key):
+            out[key] = int(environ[key])
     if environ.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
     if environ.get("BABEL_DEFAULT_LOCALE"):
