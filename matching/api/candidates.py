@@ -21,8 +21,8 @@ from flask_login import current_user
 from matching import access
 from matching.api.core import api_blueprint, roles
 from matching.api.pagination import ListArgs, decode_cursor, encode_cursor, page_schema
-from matching.api.problems import MEDIA_TYPE, from_refusal
-from matching.api.schemas import ProblemSchema, Text
+from matching.api.problems import from_refusal
+from matching.api.schemas import ProblemSchema, Text, UtcDateTime
 from matching.models import DECISIONS
 from matching.operations import decisions as decision_ops
 from matching.operations.decisions import NOTE_LIMIT, DecisionError, HeadcountReached
@@ -135,7 +135,7 @@ class ProfileSchema(ma.Schema):
 
 class DecisionSchema(ma.Schema):
     decision = ma.fields.String(required=True, validate=ma.validate.OneOf(DECISIONS))
-    decided_at = ma.fields.DateTime(required=True)
+    decided_at = UtcDateTime(required=True)
     note = ma.fields.String(allow_none=True, required=True)
 
 
@@ -213,7 +213,7 @@ def item(job_id, ref):
 @bp.alt_response(200, schema=DecisionOutSchema, description="The same decision was the "
                  "latest already: nothing new was recorded.")
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, schema=HeadcountProblemSchema, content_type=MEDIA_TYPE,
+@bp.alt_response(409, schema=HeadcountProblemSchema,
                  description="The job order is not open, the headcount is reached, the "
                              "worker's dispatch has started or they are no longer available.")
 def decide(data, job_id, ref):

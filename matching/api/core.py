@@ -17,7 +17,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from matching.api.problems import Problem, problem_for_exception
+from matching.api.problems import MEDIA_TYPE, Problem, problem_for_exception
+from matching.api.schemas import ProblemSchema
 from matching.extensions import csrf, limiter
 from matching.i18n import _l
 from matching.operations.errors import OperationError
@@ -85,6 +86,16 @@ class ApiBlueprint(Blueprint):
     """A blueprint whose operations have an ``operationId``: the resource and the view
     (``dispatches.move``; ``trainees.item.patch`` when a view answers several methods), for
     clients that find operations by id. ``@bp.doc(operationId=...)`` overrides it."""
+
+    def alt_response(self, status_code, response=None, *, schema=None, content_type=None,
+                     **kwargs):
+        """An error answer documented with ``ProblemSchema`` (or a subclass) is a problem
+        document: ``application/problem+json`` unless said otherwise."""
+        if content_type is None and isinstance(schema, type) and issubclass(schema,
+                                                                            ProblemSchema):
+            content_type = MEDIA_TYPE
+        return super().alt_response(status_code, response, schema=schema,
+                                    content_type=content_type, **kwargs)
 
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)

@@ -12,7 +12,7 @@ from matching.api.core import api_blueprint, roles
 from matching.api.etags import check_if_match, etag
 from matching.api.pagination import ListArgs, cursor_page, page_schema
 from matching.api.problems import Problem, from_refusal
-from matching.api.schemas import ProblemSchema, Text, WindowDate
+from matching.api.schemas import ProblemSchema, Text, UtcDateTime, WindowDate
 from matching.i18n import _l
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder
 from matching.operations import jobs
@@ -47,8 +47,8 @@ class JobOrderSchema(ma.Schema):
     start_date = ma.fields.Date(allow_none=True)
     visa_track = ma.fields.String()
     status = ma.fields.String()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
     etag = ma.fields.Function(lambda j: etag(j.updated_at), metadata={
         "description": "Send as If-Match to change this job order."})
 

@@ -1,5 +1,7 @@
 """Schemas shared by every resource: the problem document (RFC 9457)."""
 
+from datetime import UTC
+
 import marshmallow as ma
 
 
@@ -22,6 +24,16 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
     current_etag = ma.fields.String(metadata={"description": "412: the version to read."})
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """A time as stored (naive UTC) written as RFC 3339 says a date-time is: with its zone
+    (``2026-12-07T05:44:31.426056+00:00``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 # -- fields that apply the site's text and date rules (``matching.validation``) -------------

@@ -16,7 +16,7 @@ from matching.api.core import api_blueprint, roles
 from matching.api.etags import check_if_match, etag
 from matching.api.pagination import ListArgs, cursor_page, page_schema
 from matching.api.problems import Problem
-from matching.api.schemas import ProblemSchema, Text, WindowDate
+from matching.api.schemas import ProblemSchema, Text, UtcDateTime, WindowDate
 from matching.i18n import _l
 from matching.models import GENDERS, TRAINEE_STATUSES, Trainee
 from matching.operations import registry
@@ -49,8 +49,8 @@ class TraineeSchema(ma.Schema):
     phone = ma.fields.String(allow_none=True)
     consent = ma.fields.Boolean()
     status = ma.fields.String()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
     etag = ma.fields.Function(lambda t: etag(t.registry_version), metadata={
         "description": "Send as If-Match to change this trainee."})
 
