@@ -239,6 +239,7 @@ def expiry_class(doc: Document, dispatch: Dispatch, today: date) -> str:
 class FunnelRow:
     province: str
     registrations: int = 0
+    available: int = 0  # registered trainees whose status is "available" now (not a step)
     shortlists: int = 0
     selections: int = 0
     departures: int = 0
@@ -250,8 +251,9 @@ class FunnelRow:
         return self.deployments / self.registrations if self.registrations else None
 
 
-def funnel_by_province(user) -> list[FunnelRow]:
-    """Per province: registered trainees → shortlisted → selected → departed → deployed.
+def funnel_by_province(user, province: str | None = None) -> list[FunnelRow]:
+    """Per province: registered trainees → shortlisted → selected → departed → deployed
+    (and how many registered trainees are available now); ``province`` narrows to one.
 
     Every step counts people (distinct trainees), so a trainee with two dispatches counts
     once and each step is at most the one before. Three grouped queries, whatever the
@@ -259,34 +261,40 @@ def funnel_by_province(user) -> list[FunnelRow]:
     """
     rows: dict[str, FunnelRow] = {}
     trainees, dispatches = access.province_funnel_scope(user)
-    people = trainees.with_only_columns(Trainee.id, Trainee.province).subquery()
+    if province is not None:
+        trainees = trainees.where(Trainee.province == province)
+        dispatches = in_province(dispatches, province)
+    people = trainees.with_only_columns(Trainee.id, Trainee.province,
+                                        Trainee.status).subquery()
     cases = dispatches.with_only_columns(Dispatch.trainee_id, Dispatch.stage).subquery()
 
     def row(province: str) -> FunnelRow:
         return rows.setdefault(province, FunnelRow(province))
 
-    for province, n in db.session.execute(
-            sa.select(people.c.province, sa.func.count()).group_by(people.c.province)):
-        row(province).registrations = n
+    for code, n, available in db.session.execute(
+            sa.select(people.c.province, sa.func.count(),
+                      sa.func.count(sa.case((people.c.status == "available", people.c.id))))
+            .group_by(people.c.province)):
+        row(code).registrations, row(code).available = n, available
 
     latest = latest_decisions_subquery()
-    for province, n in db.session.execute(
+    for code, n in db.session.execute(
             sa.select(people.c.province, sa.func.count(sa.distinct(latest.c.trainee_id)))
             .join(latest, latest.c.trainee_id == people.c.id)
             .where(latest.c.decision.in_(SHORTLIST_DECISIONS))
             .group_by(people.c.province)):
-        row(province).shortlists = n
+        row(code).shortlists = n
 
     def people_at(stages):
         return sa.func.count(sa.distinct(sa.case((cases.c.stage.in_(stages),
                                                   cases.c.trainee_id))))
 
-    for province, selected, departed, deployed in db.session.execute(
+    for code, selected, departed, deployed in db.session.execute(
             sa.select(people.c.province, sa.func.count(sa.distinct(cases.c.trainee_id)),
                       people_at(DEPARTED_STAGES), people_at(DEPLOYED_STAGES))
             .join(people, people.c.id == cases.c.trainee_id)
             .group_by(people.c.province)):
-        r = row(province)
+        r = row(code)
         r.selections, r.departures, r.deployments = selected, departed, deployed
 
     return sorted(rows.values(), key=lambda r: (-r.registrations, r.province))
