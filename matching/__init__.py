@@ -72,6 +72,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 
 def configure_db(app: Flask) -> None:
+    # Connect and pool timeouts, so a database outage fails fast (matching.web.outages).
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)

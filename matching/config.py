@@ -8,6 +8,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 #: The repository root: templates/, static/ and translations/ live there, not in the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +22,14 @@ class Defaults:
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled from the instance folder in create_app
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A database that restarts or drops off the network must not hang the workers (the site
+    # answers 503 meanwhile, matching.web.outages). On PostgreSQL a connection attempt gives
+    # up after DATABASE_CONNECT_TIMEOUT seconds, a request waiting for a free connection of
+    # the pool after DATABASE_POOL_TIMEOUT, and TCP keepalives notice a server gone silent
+    # under an open connection within about a minute (engine_options). What
+    # SQLALCHEMY_ENGINE_OPTIONS or the database URL sets itself wins.
+    DATABASE_CONNECT_TIMEOUT = 3
+    DATABASE_POOL_TIMEOUT = 5
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -96,6 +106,9 @@ def from_environment(environ=os.environ) -> dict:
         out["SECRET_KEY"] = environ["SECRET_KEY"]
     if environ.get("DATABASE_URL"):
         out["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    for key in ("DATABASE_CONNECT_TIMEOUT", "DATABASE_POOL_TIMEOUT"):
+        if environ.get(key):
+            out[key] = int(environ[key])
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if environ.get(key):
             out[key] = _env_bool(environ[key])
@@ -123,3 +136,24 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+#: libpq's TCP keepalives: probe an idle connection after 30 s, then every 10 s; 3 probes
+#: unanswered and the connection is dead (a query waiting on a vanished server fails).
+_POSTGRES_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                        "keepalives_count": 3}
+
+
+def engine_options(settings) -> dict:
+    """``SQLALCHEMY_ENGINE_OPTIONS`` with the outage limits filled in (see ``Defaults``), as a
+    new mapping: the class's own dictionary is never changed."""
+    options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
+    options.setdefault("pool_pre_ping", True)
+    url = make_url(settings["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        options.setdefault("pool_timeout", settings["DATABASE_POOL_TIMEOUT"])
+        limits = {"connect_timeout": settings["DATABASE_CONNECT_TIMEOUT"], **_POSTGRES_KEEPALIVES}
+        connect_args = {key: value for key, value in limits.items() if key not in url.query}
+        connect_args.update(options.get("connect_args", {}))
+        options["connect_args"] = connect_args
+    return options

@@ -41,6 +41,7 @@ TYPES = {
     428: ("precondition-required", _l("If-Match required")),
     429: ("too-many-requests", _l("Too many requests")),
     500: ("internal-error", _l("Internal error")),
+    503: ("unavailable", _l("Service temporarily unavailable")),  # matching.web.outages
 }
 
 #: OperationError codes that mean the object's state forbids the change (409), a stale

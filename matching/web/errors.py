@@ -10,8 +10,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from matching.api.problems import is_api_request, problem_for_exception
-from matching.extensions import db, limiter
+from matching.extensions import limiter
 from matching.i18n import _l
+from matching.web import outages
 
 _MESSAGES = {
     400: (_l("Bad request"),
@@ -79,7 +80,13 @@ def register(app) -> None:
         return _render(429, message=_retry_message())
 
     @app.errorhandler(500)
-    @_or_problem
-    def internal_error(_e):
-        db.session.rollback()
+    def internal_error(error):
+        original = getattr(error, "original_exception", None)
+        if outages.is_outage(original):  # the database went away while answering an error
+            return outages.unavailable(original)  # a problem document under /api/ too
+        if is_api_request():
+            return problem_for_exception(error)
+        outages.roll_back_quietly()
         return _render(500)
+
+    outages.register(app)

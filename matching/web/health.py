@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from matching.extensions import db
+from matching.web.outages import roll_back_quietly
 
 bp = Blueprint("health", __name__)
 request_log = logging.getLogger("matching.requests")
@@ -48,7 +49,7 @@ def _check_database() -> str:
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        db.session.rollback()
+        roll_back_quietly()  # the connection may be gone: ending the transaction must not raise
         return f"error: {type(exc).__name__}"
     return "ok"
 

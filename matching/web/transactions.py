@@ -2,9 +2,11 @@
 
 As Indico's request handler commits after the view has run, an ``after_request`` hook ends
 the transaction: a response below 400 (a page, a redirect after a POST) commits what the
-request wrote; an error response rolls it back. A commit that fails (a constraint checked
-only at commit, a lost connection) is rolled back and re-raised, so Flask answers with its
-500 page and nothing of the request is kept.
+request wrote; an error response rolls it back. A commit that fails on a constraint checked
+only at commit is rolled back and re-raised, so Flask answers with its 500 page and nothing
+of the request is kept; one that fails because the database is gone answers the 503 page
+(``matching.web.outages``). Neither the rollback nor the commit's failure raises anew when
+the connection is lost.
 
 A view that must commit before doing something outside the database (sending a file it
 has just recorded, claiming an uploaded file) still commits itself; the hook then finds
@@ -14,6 +16,7 @@ nothing left to do.
 from flask import Flask, Response
 
 from matching.extensions import db
+from matching.web.outages import is_outage, roll_back_quietly, unavailable
 
 
 def configure_transactions(app: Flask) -> None:
@@ -29,11 +32,13 @@ def commit_or_roll_back(response: Response) -> Response:
     if not session.in_transaction():
         return response  # the request touched no database
     if response.status_code >= 400:
-        session.rollback()
+        roll_back_quietly()
         return response
     try:
         session.commit()
-    except Exception:
-        session.rollback()
+    except Exception as exc:
+        roll_back_quietly()
+        if is_outage(exc):
+            return unavailable(exc)
         raise
     return response
