@@ -56,8 +56,12 @@ class Defaults:
     # Where the counters live: Redis (shared by every worker and server) when set, e.g.
     # "redis://127.0.0.1:6379/0"; otherwise the memory of each process.
     REDIS_URL = None
-    # Should Redis be unreachable, count in memory rather than refuse every log-in.
+    # Should Redis be unreachable, count in memory rather than refuse every log-in: Redis
+    # that does not answer within a second counts as unreachable, and an error of the
+    # counters is logged, never shown (the site keeps serving; /readyz says Redis is down).
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    RATELIMIT_SWALLOW_ERRORS = True
     # How many reverse proxies (setting X-Forwarded-For) stand in front of the app: the
     # client IP the throttling counts by is then the one they report, not the proxy's.
     TRUSTED_PROXIES = 0

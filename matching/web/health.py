@@ -56,10 +56,14 @@ def _check_database() -> str:
 
 def _check_redis(url: str) -> str:
     import redis  # installed with flask-limiter[redis]; only needed when configured
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     try:
+        # One try: redis-py's default retries with back-off would hold the probe for seconds.
         client = redis.Redis.from_url(url, socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
-                                      socket_timeout=READINESS_TIMEOUT_SECONDS)
+                                      socket_timeout=READINESS_TIMEOUT_SECONDS,
+                                      retry=Retry(NoBackoff(), 0))
         try:
             client.ping()
         finally:
