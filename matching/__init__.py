@@ -166,6 +166,7 @@ def register_blueprints(app: Flask) -> None:
     from matching.web.health import bp as health_bp
     from matching.web.jobs import bp as jobs_bp
     from matching.web.main import bp as main_bp
+    from matching.web.regions import bp as regions_bp
     from matching.web.trainees import bp as trainees_bp
     from matching.web.worker import bp as worker_bp
     from matching.web.workers import bp as workers_bp
@@ -181,6 +182,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workers_bp)  # /trainees/<id>/account, /welcome
     app.register_blueprint(worker_bp, url_prefix="/me")
     app.register_blueprint(grievances_bp, url_prefix="/grievances")
+    app.register_blueprint(regions_bp, url_prefix="/regions")
 
 
 def configure_api(app: Flask) -> None:

@@ -28,6 +28,7 @@ from matching.models.dispatch import RECEIPT_KIND
 from matching.models.jobs import latest_decisions_subquery
 from matching.models.trainees import eligible  # the one definition of who is shown
 from matching.references import trainee_id_from_ref
+from matching.vocab import PROVINCES
 
 # -- roles ---------------------------------------------------------------------------------
 
@@ -42,6 +43,8 @@ CANDIDATE_REVIEWERS = ("admin", "employer", "agency")
 DISPATCH_MOVERS = ("admin", "agency")  # move stages, record documents, import statuses
 DISPATCH_READERS = ("admin", "agency", "department", "employer")
 PIPELINE_VIEWERS = ("admin", "department")  # a province's workers in the pipeline
+#: The regional picture (issue 13 §5): the admin every province, a department its own.
+REGION_VIEWERS = ("admin", "department")
 SELECTION_VIEWERS = ("admin", "employer")  # an employer's selected workers
 #: The fee ledger's charges and flags (an employer sees only what the worker paid in all).
 FEE_READERS = ("admin", "agency", "department")
@@ -288,6 +291,23 @@ def province_funnel_scope(user) -> tuple[sa.Select, sa.Select]:
     """The trainees and dispatches a province-by-province funnel may count for ``user``:
     everyone's for admin (the national dashboard), nothing for the others."""
     return trainees_select(user), dispatches_select(user)
+
+
+def region_codes(user) -> tuple[str, ...]:
+    """The provinces whose regional picture ``user`` may see: all 34 for admin, a
+    department its own, nobody else any."""
+    if user.role == "admin":
+        return tuple(PROVINCES)
+    if user.role == "department" and user.province:
+        return (user.province,)
+    return ()
+
+
+def get_region_or_404(user, code: str) -> str:
+    """A province code ``user`` may see the regional picture of (else 404, unknown too)."""
+    if code not in region_codes(user):
+        abort(404)
+    return code
 
 
 def dispatch_documents_select(user, dispatch: Dispatch) -> sa.Select:

@@ -174,6 +174,13 @@ MATRIX = [
         "employer": FORBIDDEN, "agency": FORBIDDEN}),
     ("dispatch.employer", "GET", "/dispatch/workers", _admin_only() | {"employer": OK}),
     ("dispatch.dashboard", "GET", "/dispatch/dashboard", _admin_only()),
+    # The province dashboard (issue 13 §5): the admin every province, a department its own
+    # (its /regions/ sends it there); another province's, or an unknown code: 404.
+    ("regions.index", "GET", "/regions/", _registry(OK, REDIRECT) | {"department": REDIRECT}),
+    ("regions.province", "GET", "/regions/nghe-an", _registry(OK, NOT_FOUND)),
+    ("regions.province", "GET", "/regions/atlantis", _registry(NOT_FOUND, NOT_FOUND)),
+    ("regions.export", "GET", "/regions/export.csv", _registry()),
+    ("regions.export", "GET", "/regions/export.csv?province=nghe-an", _registry(OK, NOT_FOUND)),
     # The fee ledger (issue 13 §1–2): its agency (and admin) records, its readers read; the
     # employer sees only the totals on the dispatch page. An empty form goes back to the
     # dispatch's page with its problems (302), as the contract of a dispatch at "selected".
