@@ -167,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
     from matching.web.jobs import bp as jobs_bp
     from matching.web.main import bp as main_bp
     from matching.web.regions import bp as regions_bp
+    from matching.web.tasks import bp as tasks_bp
     from matching.web.trainees import bp as trainees_bp
     from matching.web.worker import bp as worker_bp
     from matching.web.workers import bp as workers_bp
@@ -183,6 +184,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(worker_bp, url_prefix="/me")
     app.register_blueprint(grievances_bp, url_prefix="/grievances")
     app.register_blueprint(regions_bp, url_prefix="/regions")
+    app.register_blueprint(tasks_bp, url_prefix="/tasks")
 
 
 def configure_api(app: Flask) -> None:

@@ -498,3 +498,23 @@ def can_file_grievance_for(user, trainee: Trainee) -> bool:
     if is_worker(user):
         return user.trainee_id == trainee.id
     return can_edit_trainee(user, trainee)
+
+
+# -- background tasks ----------------------------------------------------------------------
+
+
+def tasks_select(user) -> sa.Select:
+    """The background tasks ``user`` may follow: their own; an administrator's, all (the
+    scheduler's tasks, started by nobody, included)."""
+    from matching.models.background import BackgroundTask
+
+    stmt = sa.select(BackgroundTask)
+    if user.role == "admin":
+        return stmt
+    return stmt.where(BackgroundTask.user_id == user.id)
+
+
+def get_task_or_404(user, task_id: str):
+    from matching.models.background import BackgroundTask
+
+    return one_or_404(tasks_select(user).where(BackgroundTask.id == task_id))

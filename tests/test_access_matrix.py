@@ -11,6 +11,7 @@ import pytest
 
 from matching.extensions import db
 from matching.models import Dispatch, JobOrder, LanguageCertificate
+from matching.models.background import BackgroundTask
 from matching.references import candidate_ref
 
 ROLES = ("anonymous", "admin", "department", "other_department", "employer", "agency")
@@ -68,6 +69,12 @@ def _fee_readers(status=OK, other=OK):
 def _movers(status=OK):
     return {"anonymous": LOGIN, "admin": status, "department": FORBIDDEN,
             "other_department": FORBIDDEN, "employer": FORBIDDEN, "agency": status}
+
+
+def _task(status=OK):
+    """A background task started by the department: its owner and admins only."""
+    return {role: NOT_FOUND for role in ROLES} | {"anonymous": LOGIN, "admin": status,
+                                                   "department": status}
 
 
 # (endpoint, method, path template, expected status per role)
@@ -213,8 +220,18 @@ MATRIX = [
     ("admin.user_new", "GET", "/admin/users/new", _admin_only()),
     ("admin.user_edit", "GET", "/admin/users/{user}/edit", _admin_only()),
     ("admin.fairness", "GET", "/admin/fairness", _admin_only()),
+    # Computing the report starts a background task and leads to its page.
+    ("admin.fairness", "POST", "/admin/fairness", _admin_only(REDIRECT)),
+    ("admin.model", "GET", "/admin/model", _admin_only()),
+    ("admin.model_train", "POST", "/admin/model/train", _admin_only(REDIRECT)),
     ("admin.skills", "GET", "/admin/skills", _admin_only()),
     ("admin.skill_map", "POST", "/admin/skills/map", _admin_only(REDIRECT)),
+    # Background tasks: everyone lists their own; a task's page is its owner's (the
+    # department's here) and every admin's, 404 for anyone else. A finished task cannot be
+    # retried: its owner is sent back to its page with a message (302).
+    ("tasks.index", "GET", "/tasks/", _everyone(OK)),
+    ("tasks.view", "GET", "/tasks/{task}", _task(OK)),
+    ("tasks.retry", "POST", "/tasks/{task}/retry", _task(REDIRECT)),
 ]
 
 
@@ -245,7 +262,17 @@ def world(make_user, make_trainee, make_org):
            "foreign_dispatch": foreign.id, "document": document.id,
            "foreign_job": foreign.job_order_id,
            "candidate": candidate_ref(job.id, trainee.id), "charge": charge.id}
+    ids["task"] = _finished_task(department)
     return users, ids
+
+
+def _finished_task(owner) -> str:
+    """A background task the department started, finished (``tasks.*`` rows)."""
+    task = BackgroundTask(kind="fairness", user_id=owner.id, status="finished",
+                          params={"days": 90})
+    db.session.add(task)
+    db.session.commit()
+    return task.id
 
 
 def _charge(dispatch):

@@ -257,11 +257,26 @@ def skewed(make_trainee, make_job, show):
     return ratio
 
 
+def computed(client, days: int = 90) -> str:
+    """The page once the report of ``days`` days was computed: its button starts a
+    background task (run inline without Redis) whose page shows the report; the fairness
+    page shows the latest one from then on."""
+    response = client.post("/admin/fairness", data={"days": days})
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    task_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = client.get(f"/admin/fairness?days={days}").get_data(as_text=True)
+    report = page[page.index('<section class="stats grid">'):page.index("</main>")]
+    assert " ".join(report.split()) in " ".join(task_page.split())  # the same on both
+    return page
+
+
 def test_admin_page_shows_the_flagged_province(client, login, make_user, skewed):
     login(make_user(role="admin", locale="en"))
     response = client.get("/admin/fairness")
     assert response.status_code == 200
-    html = response.get_data(as_text=True)
+    assert 'id="no-report"' in response.get_data(as_text=True)  # none computed yet
+    html = computed(client)
+    assert "Computed on" in html
     flagged_row = html[html.index('class="fairness-flagged"'):]
     flagged_row = flagged_row[:flagged_row.index("</tr>")]
     assert "An Giang" in flagged_row and f"{skewed:.2f}" in flagged_row
@@ -277,14 +292,15 @@ def test_admin_page_window_form(client, login, make_user, skewed):
     html = client.get("/admin/fairness?days=0").get_data(as_text=True)
     assert "between 1 and 3650" in html
     assert 'value="0"' in html
+    assert 'id="compute-report"' not in html  # nothing to compute with a bad window
     # The impressions are a day old: a 2-day window holds them, a 1-hour one could not.
-    html = client.get("/admin/fairness?days=2").get_data(as_text=True)
+    html = computed(client, days=2)
     assert "(last 2 days)" in html and "An Giang" in html
 
 
 def test_admin_page_vietnamese(client, login, make_user, skewed):
     login(make_user(role="admin", locale="vi"))
-    html = client.get("/admin/fairness").get_data(as_text=True)
+    html = computed(client)
     assert "50,0%" in html  # each province's pool share, with the Vietnamese decimal comma
 
 
@@ -294,7 +310,7 @@ def test_admin_page_names_not_stated_and_groups_without_pool(
     gone = make_trainee(province="ca-mau", status="in_process")
     show(make_job(), [gone, *pool], at=utcnow() - timedelta(hours=1))
     login(make_user(role="admin", locale="en"))
-    html = client.get("/admin/fairness").get_data(as_text=True)
+    html = computed(client)
     gender = html[html.index('id="fairness-gender"'):]
     assert "<th scope=\"row\">Not stated</th>" in gender
     province = html[html.index('id="fairness-province"'):html.index('id="fairness-gender"')]
@@ -305,6 +321,7 @@ def test_admin_page_names_not_stated_and_groups_without_pool(
 def test_admin_page_is_forbidden_to_other_roles(client, login, make_user, role):
     login(make_user(role=role))
     assert client.get("/admin/fairness").status_code == 403
+    assert client.post("/admin/fairness", data={"days": 30}).status_code == 403
 
 
 def test_cli_prints_both_tables_flags_and_exits_zero(runner, skewed):

@@ -24,7 +24,7 @@ grouped by group. No query or loop per trainee.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -80,6 +80,23 @@ class FairnessReport:
         found = [(attr, row) for attr in ATTRIBUTES for row in self.rows.get(attr, [])
                  if row.flagged]
         return sorted(found, key=lambda item: (item[1].ratio, item[0], item[1].group))
+
+    def to_dict(self) -> dict:
+        """The report as JSON values (a background task's result)."""
+        out = asdict(self)
+        out["since"], out["until"] = self.since.isoformat(), self.until.isoformat()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FairnessReport:
+        """The report ``to_dict`` wrote."""
+        values = dict(data)
+        values["since"] = datetime.fromisoformat(data["since"])
+        values["until"] = datetime.fromisoformat(data["until"])
+        values["rows"] = {attribute: [FairnessRow(**row) for row in rows]
+                          for attribute, rows in data.get("rows", {}).items()}
+        values["skipped"] = {k: list(v) for k, v in data.get("skipped", {}).items()}
+        return cls(**values)
 
 
 def exposure_weight(rank: int) -> float:

@@ -5,7 +5,12 @@ dry run would do, then confirms. The file waits in between in ``instance/imports
 random name; only that name's token lives in the session, so a form can never point the
 confirm step at another path. Confirm re-reads and re-validates the file: the data may have
 changed since the preview. One pending upload per session and importer; abandoned ones are
-removed after a day."""
+removed after a day.
+
+A file of more than ``JOBS_IMPORT_THRESHOLD`` rows is imported by a background task
+(``matching.background``): confirm hands its bytes to the task's row and sends the user to
+the task's page, which shows the progress and the outcome. Small files are imported in the
+request, as before; either way in one transaction, all or nothing."""
 
 import csv
 import io
@@ -28,15 +33,18 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 from wtforms import SubmitField
 
+from matching import background
 from matching.formulas import neutralised
 from matching.i18n import _l, locale_code
 from matching.import_templates import template_workbook
 from matching.operations.imports.parsing import ImportResult
+from matching.operations.imports.runners import RUNNERS
 from matching.web.forms import BaseForm, EmptyForm
 
 UPLOAD_MAX_AGE = 24 * 3600  # seconds an abandoned upload is kept
@@ -45,7 +53,7 @@ EXTENSIONS = (".csv", ".xlsx")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
-#: Runs an importer on an open file: ``run(stream, filename, dry_run)``.
+#: Runs an importer on an open file for the current user: ``run(stream, filename, dry_run)``.
 Runner = Callable[[BinaryIO, str, bool], ImportResult]
 
 
@@ -81,13 +89,15 @@ class PendingUploads:
         upload.save(path)
         result = _run(run, path, filename, dry_run=True)
         if result.ok and ext in EXTENSIONS:
-            session[self.session_key] = {"token": token, "ext": ext, "name": filename}
+            session[self.session_key] = {"token": token, "ext": ext, "name": filename,
+                                         "rows": result.rows}
         else:
             os.remove(path)  # nothing can be confirmed: the user fixes the file and uploads again
         return result, filename
 
-    def confirm(self, run: Runner) -> tuple[ImportResult, str] | None:
-        """Import the pending file for real (it is used up); ``None`` when there is none.
+    def claim(self) -> tuple[str, dict] | None:
+        """The pending file, renamed for this request alone, and what the session said of
+        it; ``None`` when there is none. The caller removes the file.
 
         The same session may send the confirm several times at once (a double click, six
         tabs): each request carries the same token, so the file itself is claimed, by an
@@ -103,11 +113,7 @@ class PendingUploads:
             os.rename(path, claimed)
         except OSError:
             return None  # confirmed already (or by a concurrent request), or never uploaded
-        filename = pending.get("name", "")
-        try:
-            return _run(run, claimed, filename, dry_run=False), filename
-        finally:
-            os.remove(claimed)
+        return claimed, pending
 
     def discard(self) -> None:
         """Forget this session's pending upload and remove its file."""
@@ -124,19 +130,29 @@ class ImportPages:
 
     ``blueprint`` is the feature whose views call these (its ``import_upload`` page is where
     a user starts again); its ``<blueprint>/import_upload.html`` and ``import_preview.html``
-    extend the shared ``_import_upload.html`` / ``_import_preview.html``. ``run`` runs the
-    importer for the current user. After a confirmed import the user lands on ``done_endpoint``
-    of the blueprint with ``done_message(result)`` flashed.
+    extend the shared ``_import_upload.html`` / ``_import_preview.html``. ``importer`` names
+    the importer (``operations.imports.runners.RUNNERS``), run for the current user. After a
+    confirmed import the user lands on ``done_endpoint`` of the blueprint with
+    ``done_message(result)`` flashed, or on the background task's page for a large file.
     """
 
-    def __init__(self, blueprint: str, session_key: str, run: Runner, *,
+    #: Every importer's pages, by importer: the task page words an import's outcome with
+    #: its ``done_message``.
+    by_importer: dict[str, "ImportPages"] = {}
+
+    def __init__(self, blueprint: str, session_key: str, importer: str, *,
                  done_endpoint: str = "index",
                  done_message: Callable[[ImportResult], str] | None = None):
         self.blueprint = blueprint
         self.pending = PendingUploads(session_key)
-        self.run = run
+        self.importer = importer
         self.done_endpoint = done_endpoint
         self.done_message = done_message or _counts_message
+        ImportPages.by_importer[importer] = self
+
+    def run(self, stream: BinaryIO, filename: str, dry_run: bool) -> ImportResult:
+        return RUNNERS[self.importer](stream, filename, current_user._get_current_object(),
+                                      dry_run=dry_run)
 
     def upload(self, **context) -> str:
         """The upload form (``context`` describes the file format), or the preview of a dry
@@ -151,8 +167,12 @@ class ImportPages:
         """Import the file checked by the preview, after checking it again."""
         if not ConfirmForm().validate_on_submit():
             abort(400)
+        claim = self.pending.claim()
+        if claim is not None and claim[1].get("rows", 0) > current_app.config[
+                "JOBS_IMPORT_THRESHOLD"]:
+            return self._in_background(*claim)
         try:
-            done = self.pending.confirm(self.run)
+            done = None if claim is None else self._import(*claim)
         except IntegrityError:
             # Another import wrote the same rows between our check and our write (the
             # importer has rolled back): nothing of this file was written.
@@ -176,6 +196,26 @@ class ImportPages:
                            "(custom skills); an administrator can map them onto the vocabulary.",
                            len(custom_skills)), "warning")
         return redirect(url_for(f"{self.blueprint}.{self.done_endpoint}"))
+
+    def _import(self, claimed: str, pending: dict) -> tuple[ImportResult, str]:
+        filename = pending.get("name", "")
+        try:
+            return _run(self.run, claimed, filename, dry_run=False), filename
+        finally:
+            os.remove(claimed)
+
+    def _in_background(self, claimed: str, pending: dict):
+        """Hand the claimed file to a background task and show its page."""
+        try:
+            with open(claimed, "rb") as stream:
+                data = stream.read()
+        finally:
+            os.remove(claimed)
+        task = background.enqueue("import", user=current_user._get_current_object(),
+                                  payload=data, total=pending.get("rows"),
+                                  importer=self.importer, filename=pending.get("name", ""),
+                                  rows=pending.get("rows"), locale=locale_code())
+        return redirect(url_for("tasks.view", task_id=task.id))
 
     def preview(self, result: ImportResult, filename: str) -> str:
         """What ``result`` would do (a dry run), or every problem it found."""

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from matching.web.admin import fairness, routes, skills  # noqa: E402,F401
+from matching.web.admin import fairness, model, routes, skills  # noqa: E402,F401

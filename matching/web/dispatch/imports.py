@@ -6,12 +6,11 @@ file, the dispatches may have moved since the preview. Any bad row → nothing i
 """
 
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from matching import access
 from matching.models import EXITS, STAGES
 from matching.operations.imports import statuses
-from matching.operations.imports.parsing import ImportResult, import_file
+from matching.operations.imports.parsing import ImportResult
 from matching.web.dispatch import bp
 from matching.web.uploads import ImportPages, template_csv, template_xlsx
 
@@ -21,18 +20,13 @@ EXAMPLE = {"trainee_external_id": "T0001", "job_order_external_id": "JO-2026-001
            "trainee_province": "nghe-an"}
 
 
-def _run(stream, filename: str, dry_run: bool) -> ImportResult:
-    return import_file(stream, filename, statuses.import_statuses,
-                       user=current_user._get_current_object(), dry_run=dry_run)
-
-
 def _done_message(result: ImportResult) -> str:
     return _("Imported %(rows)d rows: %(moves)d moves recorded on %(dispatches)d dispatches, "
              "%(unchanged)d rows already on record.", rows=result.rows, moves=result.created,
              dispatches=result.updated, unchanged=result.unchanged)
 
 
-PAGES = ImportPages("dispatch", "status_import", _run, done_endpoint="board",
+PAGES = ImportPages("dispatch", "status_import", "statuses", done_endpoint="board",
                     done_message=_done_message)
 
 

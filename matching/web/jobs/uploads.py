@@ -13,10 +13,7 @@ from matching.operations.imports.job_orders import (
     JOB_ORDER_COLUMNS,
     JOB_ORDER_REQUIRED,
     KNOWN_COLUMNS,
-    JobImportResult,
-    import_job_orders,
 )
-from matching.operations.imports.parsing import import_file
 from matching.web.jobs import bp
 from matching.web.uploads import ImportPages, template_csv, template_xlsx
 
@@ -31,12 +28,7 @@ _EXAMPLE = {
 }
 
 
-def _run(stream, filename: str, dry_run: bool) -> JobImportResult:
-    return import_file(stream, filename, import_job_orders,
-                       user=current_user._get_current_object(), dry_run=dry_run)
-
-
-PAGES = ImportPages("jobs", "job_import", _run)
+PAGES = ImportPages("jobs", "job_import", "job_orders")
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -10,20 +10,12 @@ from flask_login import current_user
 from matching import access
 from matching.formats import TRAINEE_REQUIRED
 from matching.i18n import locale_code
-from matching.operations.imports.parsing import ImportResult, import_file
-from matching.operations.imports.trainees import KNOWN_COLUMNS, import_trainees
+from matching.operations.imports.trainees import KNOWN_COLUMNS
 from matching.vocab import province_name
 from matching.web.trainees import bp
 from matching.web.uploads import ImportPages, template_csv, template_xlsx
 
-
-def _run(stream, filename: str, dry_run: bool) -> ImportResult:
-    user = current_user._get_current_object()
-    return import_file(stream, filename, import_trainees, user=user, dry_run=dry_run,
-                       province_scope=access.import_province_scope(user))
-
-
-PAGES = ImportPages("trainees", "trainee_import", _run)
+PAGES = ImportPages("trainees", "trainee_import", "trainees")
 
 
 @bp.route("/import", methods=["GET", "POST"])
