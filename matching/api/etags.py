@@ -17,6 +17,11 @@ from flask import request
 from matching.api.problems import Problem
 from matching.i18n import _l
 
+#: The OpenAPI description of the header, for ``@bp.doc(parameters=[IF_MATCH])``.
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
+            "schema": {"type": "string"},
+            "description": "The ETag last read (428 without it, 412 when it is stale)."}
+
 
 def etag(version: int | datetime) -> str:
     """The ``ETag`` header value of a resource at ``version``."""

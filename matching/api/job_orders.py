@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from matching import access
 from matching.api.core import api_blueprint, roles
-from matching.api.etags import check_if_match, etag
+from matching.api.etags import IF_MATCH, check_if_match, etag
 from matching.api.pagination import ListArgs, cursor_page, page_schema
 from matching.api.problems import Problem, from_refusal
 from matching.api.schemas import ProblemSchema, Text, UtcDateTime, WindowDate
@@ -165,6 +165,7 @@ class JobOrderItem(MethodView):
     @bp.response(200, JobOrderSchema)
     @bp.alt_response(412, schema=ProblemSchema)
     @bp.alt_response(428, schema=ProblemSchema)
+    @bp.doc(parameters=[IF_MATCH])
     def patch(self, data, job_id):
         """Change the fields sent; If-Match (the ETag last read) is required."""
         job = _managed(job_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from matching import access
 from matching.api.bulk import bulk_schema, row_error, run_bulk
 from matching.api.core import api_blueprint, roles
-from matching.api.etags import check_if_match, etag
+from matching.api.etags import IF_MATCH, check_if_match, etag
 from matching.api.pagination import ListArgs, cursor_page, page_schema
 from matching.api.problems import Problem
 from matching.api.schemas import ProblemSchema, Text, UtcDateTime, WindowDate
@@ -164,6 +164,7 @@ class TraineeItem(MethodView):
     @bp.response(200, TraineeSchema)
     @bp.alt_response(412, schema=ProblemSchema)
     @bp.alt_response(428, schema=ProblemSchema)
+    @bp.doc(parameters=[IF_MATCH])
     def patch(self, data, trainee_id):
         """Change the fields sent; If-Match (the ETag last read) is required."""
         trainee = access.get_trainee_or_404(current_user, trainee_id)
