@@ -374,6 +374,17 @@ def _api_jobs(own=OK, agency=OK):
     return _api(admin=own, employer=own, agency=agency)
 
 
+def _api_dispatch(status=OK, other=None, admin=None):
+    """Dispatch readers: admin, its agency, its worker's department, its employer."""
+    return _api(admin=status if admin is None else admin, department=status,
+                other_department=status if other is None else other, employer=status,
+                agency=status)
+
+
+def _api_movers(status=OK):
+    return _api(admin=status, agency=status)
+
+
 # (endpoint, method, path, JSON body or None, expected status per role). Empty bodies are
 # refused as invalid (422) once access has let them through; a change without If-Match is
 # 428 once the object was found in scope.
@@ -418,6 +429,27 @@ API_MATRIX = [
     ("api_candidates.decide", "POST",
      "/api/v1/job-orders/{foreign_job}/candidates/{candidate}/decisions",
      {"decision": "shortlisted"}, _api_jobs(NOT_FOUND, agency=NOT_FOUND)),
+    # Dispatches: read by those who follow them on the site, moved by the agency and admin.
+    ("api_dispatches.index", "GET", "/api/v1/dispatches", None, _api_dispatch()),
+    ("api_dispatches.item", "GET", "/api/v1/dispatches/{dispatch}", None,
+     _api_dispatch(other=NOT_FOUND)),
+    ("api_dispatches.item", "GET", "/api/v1/dispatches/{foreign_dispatch}", None,
+     _api_dispatch(NOT_FOUND, admin=OK)),
+    ("api_dispatches.move", "POST", "/api/v1/dispatches/{dispatch}/moves",
+     {"to_stage": "contracted"}, _api_movers(PRECONDITION_REQUIRED)),
+    ("api_dispatches.move", "POST", "/api/v1/dispatches/{foreign_dispatch}/moves",
+     {"to_stage": "contracted"}, _api_movers(PRECONDITION_REQUIRED) | {"agency": NOT_FOUND}),
+    ("api_dispatches.bulk_moves", "POST", "/api/v1/dispatches/moves", {},
+     _api_movers(INVALID)),
+    # Documents: the movers record them (a JSON body is no multipart form: 422); whoever
+    # sees the dispatch downloads its files.
+    ("api_documents.upload", "POST", "/api/v1/dispatches/{dispatch}/documents", {},
+     _api_movers(INVALID)),
+    ("api_documents.file", "GET", "/api/v1/dispatches/{dispatch}/documents/{document}/file",
+     None, _api_dispatch(other=NOT_FOUND)),
+    ("api_documents.file", "GET",
+     "/api/v1/dispatches/{foreign_dispatch}/documents/{document}/file", None,
+     _api_dispatch(NOT_FOUND)),
 ]
 
 

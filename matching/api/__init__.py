@@ -81,9 +81,9 @@ api = ProblemApi()
 
 
 def _resources():
-    from matching.api import candidates, job_orders, model, trainees
+    from matching.api import candidates, dispatches, documents, job_orders, model, trainees
 
-    return (trainees.bp, job_orders.bp, candidates.bp, model.bp)
+    return (trainees.bp, job_orders.bp, candidates.bp, dispatches.bp, documents.bp, model.bp)
 
 
 def configure_api(app: Flask) -> None:
