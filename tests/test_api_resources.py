@@ -154,3 +154,39 @@ def test_admin_names_the_employer_and_employers_cannot(as_user, make_user, make_
 def test_the_model_endpoint_says_which_model_ranks(as_user, make_user):
     body = as_user(make_user(role="admin"))("GET", "/api/v1/model").json
     assert body["version"] is None and body["kind"] and "metrics" in body
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_two_concurrent_changes_from_one_etag_one_wins(app, make_user, make_trainee, attempt):
+    """Real concurrency: two clients in two threads (each request its own session and
+    connection) change the same trainee with the same If-Match; the row lock makes exactly
+    one of them win and the other 412, never a silent overwrite."""
+    import threading
+
+    trainee = make_trainee(province="nghe-an")
+    tag = f'"{trainee.registry_version}"'
+    tokens = [create_token(make_user(role="department", province="nghe-an"), "t")[1]
+              for _ in range(2)]
+    db.session.commit()
+    trainee_id = trainee.id
+    db.session.close()  # the test's own session holds nothing while the threads run
+    barrier = threading.Barrier(2, timeout=30)
+    statuses: list = [None, None]
+
+    def change(index):
+        client = app.test_client()
+        barrier.wait()
+        response = client.patch(f"/api/v1/trainees/{trainee_id}",
+                                json={"school": f"School {index}"},
+                                headers={"Authorization": f"Bearer {tokens[index]}",
+                                         "If-Match": tag})
+        statuses[index] = response.status_code
+
+    threads = [threading.Thread(target=change, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 412], statuses
+    winner = statuses.index(200)
+    assert db.session.get(Trainee, trainee_id).school == f"School {winner}"
