@@ -35,10 +35,11 @@ def test_every_int_argument_uses_the_bounded_converter(app):
 
 
 def test_big_ids_only_where_the_key_is_a_big_id(app):
-    """The 64-bit converter only for dispatches and documents (random ``BigId`` keys)."""
+    """The 64-bit converter only for dispatches, documents, fee charges and grievances
+    (random ``BigId`` keys)."""
     big = {name for rule in app.url_map.iter_rules()
            for name, c in rule._converters.items() if isinstance(c, params.BigIdConverter)}
-    assert big == {"dispatch_id", "document_id"}
+    assert big == {"dispatch_id", "document_id", "charge_id", "grievance_id"}
 
 
 def _url(rule, values: dict) -> str:
