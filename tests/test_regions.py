@@ -156,11 +156,11 @@ def test_admin_sees_every_province_with_its_figures(client, login, make_user, wo
     assert re.search(r'id="total-flags">4<', html)
     assert 'id="total-grievances-overdue">1 overdue<' in html
     flags = html[html.index('id="flags-by-rule"'):]
-    assert re.search(r'data-rule="brokerage_charged">.*?data-col="count"><a [^>]*>1<', flags,
+    assert re.search(r'data-rule="brokerage_charged"[^>]*>.*?data-col="count"><a [^>]*>1<', flags,
                      re.S)
-    assert re.search(r'data-rule="waiting_too_long">.*?data-col="count"><a [^>]*>2<', flags,
+    assert re.search(r'data-rule="waiting_too_long"[^>]*>.*?data-col="count"><a [^>]*>2<', flags,
                      re.S)
-    assert re.search(r'data-rule="service_fee_over_cap">.*?data-col="count">0<', flags, re.S)
+    assert re.search(r'data-rule="service_fee_over_cap"[^>]*>.*?data-col="count">0<', flags, re.S)
     # Survey average next to the costs, and the chart's line.
     assert "¥688,143" in html
     chart = html[html.index('id="cost-chart"'):]
@@ -168,6 +168,12 @@ def test_admin_sees_every_province_with_its_figures(client, login, make_user, wo
     assert '<g class="reference">' in chart
     assert re.search(r'<g class="bar over" data-key="ha-tinh">', chart)  # above the survey
     assert re.search(r'<g class="bar " data-key="nghe-an">', chart)
+    # The charts draw the provinces with figures (the tables list all 34).
+    funnel = html[html.index('id="funnel-chart"'):]
+    funnel = funnel[:funnel.index("</svg>")]
+    assert re.findall(r'<g class="province[^"]*" data-province="([\w-]+)"', funnel) == [
+        "nghe-an", "ha-tinh"]
+    assert re.findall(r'data-key="([\w-]+)"', chart) == ["nghe-an", "ha-tinh"]
     # Exposure: no report stored yet, and the admin is sent to compute one.
     assert "Exposure ratio: not computed yet." in html
     assert 'id="fairness-link"' in html
