@@ -339,3 +339,16 @@ def test_query_count_does_not_grow(client, login, make_user, world, build, count
     after = counts()
     assert after == before
     assert max(before.values()) <= 20
+
+
+@pytest.mark.parametrize("result", [{"rows": "other"}, {"days": "many"}, {"rows": {
+    "province": ["nghe-an", {"group": "nghe-an", "ratio": "high"}]}}])
+def test_a_stored_report_of_another_shape_is_not_computed(client, login, make_user, result):
+    db.session.add(BackgroundTask(kind="fairness", status="finished", params={},
+                                  result=result, finished_at=datetime(2026, 12, 1)))
+    db.session.commit()
+    login(make_user(role="admin", locale="en"))
+    response = client.get("/regions/nghe-an")
+    assert response.status_code == 200
+    assert re.search(r'id="exposure"><span class="muted">—</span>', response.get_data(
+        as_text=True))

@@ -212,22 +212,27 @@ def latest_exposure() -> tuple[FairnessSource | None, dict[str, Exposure]]:
     from matching.models.background import BackgroundTask
 
     task = db.session.execute(
-        sa.select(BackgroundTask.result, BackgroundTask.params, BackgroundTask.finished_at)
+        sa.select(BackgroundTask.result, BackgroundTask.finished_at)
         .where(BackgroundTask.kind == "fairness", BackgroundTask.status == "finished",
-               BackgroundTask.result.is_not(None))
+               BackgroundTask.finished_at.is_not(None), BackgroundTask.result.is_not(None))
         .order_by(BackgroundTask.finished_at.desc(), BackgroundTask.id).limit(1)).first()
-    if task is None or not isinstance(task.result, dict):
+    if task is None or not isinstance(task.result, dict):  # no result, or JSON null
         return None, {}
     result = task.result
-    source = FairnessSource(task.finished_at, int(result.get("days") or 0),
-                            float(result.get("threshold") or 0))
+    try:
+        source = FairnessSource(task.finished_at, int(result.get("days") or 0),
+                                float(result.get("threshold") or 0))
+    except (TypeError, ValueError):
+        return None, {}  # a report of another shape: shown as not computed
+    rows = result.get("rows")
+    rows = rows.get("province") if isinstance(rows, dict) else None
     exposures = {}
-    for row in (result.get("rows") or {}).get("province", []):
+    for row in rows if isinstance(rows, list) else ():
         try:
             exposures[row["group"]] = Exposure(float(row["ratio"]), bool(row["flagged"]),
                                                bool(row["too_few"]))
         except (KeyError, TypeError, ValueError):
-            continue  # a report of another shape: shown as not computed for that province
+            continue  # that province is shown as not computed
     return source, exposures
 
 
