@@ -7,6 +7,7 @@ The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names 
 import io
 import itertools
 import os
+import threading
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -18,6 +19,7 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 from openpyxl import Workbook
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 
 from matching import create_app
 from matching.extensions import db
@@ -194,6 +196,21 @@ def stored_files(request, app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served over HTTP by werkzeug, in a thread, on a free loopback port:
+    its base URL. Requests run in the server's thread, each with its own app context."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
 
 
 @pytest.fixture

@@ -1,15 +1,14 @@
 """Real headless Chromium (Debian's package) driven by Playwright against a live server.
 
 The server is the test's own app (same migrated database as the rest of the suite), run by
-werkzeug in a thread on a free loopback port. CSRF protection is ON here, as in production.
+werkzeug in a thread on a free loopback port (``live_server``, tests/conftest.py). CSRF
+protection is ON here, as in production.
 """
 
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
@@ -38,19 +37,6 @@ def browser():
 @pytest.fixture
 def app_config():
     return {"WTF_CSRF_ENABLED": True}
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 def watch_csp(page) -> list[str]:
