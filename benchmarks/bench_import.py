@@ -99,9 +99,15 @@ def database(kind: str, folder: str, server: str):
     if kind == "sqlite":
         yield "sqlite:///" + str(Path(folder) / "bench.sqlite")
         return
+    with temporary_postgres(server, f"bench_import_{os.getpid()}") as url:
+        yield url
+
+
+@contextmanager
+def temporary_postgres(server: str, name: str):
+    """The URL of a new empty PostgreSQL database ``name`` on ``server``, dropped after."""
     import sqlalchemy as sa
 
-    name = f"bench_import_{os.getpid()}"
     admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))

@@ -4,7 +4,7 @@ Views load objects only through these helpers. Anything outside a user's scope a
 (not 403), so an ID reveals nothing; a page a role may never use answers 403.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 import sqlalchemy as sa
@@ -221,14 +221,21 @@ def get_candidate_by_ref_or_404(user, job: JobOrder, ref: str, *options) -> Trai
     return get_candidate_or_404(user, job, trainee_id, *options)
 
 
-def revealed_among(user, trainee_ids, job: JobOrder | None = None) -> set[int]:
+def revealed_among(user, trainee_ids, job: JobOrder | None = None,
+                   latest: Mapping[int, str] | None = None) -> set[int]:
     """Which of ``trainee_ids`` ``user`` may see by name among ``job``'s candidates (one
-    query)."""
+    query; none when the caller passes ``job``'s ``latest`` decisions, trainee id →
+    decision, as ``operations.decisions.latest_decisions_for`` reads them)."""
     ids = list(trainee_ids)
     if user.role == "admin":
         return set(ids)
     if user.role != "employer" or not ids:
         return set()
+    if job is not None and latest is not None:
+        # revealed_trainee_ids on the employer's own job order, from decisions in hand.
+        if not can_manage_job_order(user, job):
+            return set()
+        return {t for t in ids if latest.get(t) in REVEALING_DECISIONS}
     revealed = revealed_trainee_ids(user, job=job).subquery()
     return set(db.session.scalars(
         sa.select(revealed.c.trainee_id).where(revealed.c.trainee_id.in_(ids))))

@@ -163,9 +163,29 @@ def fmt_day(value: date | datetime | None, style: str = "medium") -> str:
 def fmt_number(value, digits: int | None = None) -> str:
     if value is None:
         return ""
+    # A candidate page formats a few hundred numbers: each (locale, value, digits) once per
+    # process. Only ints and floats (by their exact bits: -0.0 is not 0.0) are kept.
+    kind = type(value)
+    exact = value.hex() if kind is float else value if kind is int else None
+    key = (get_locale(), digits, kind, exact)
+    if exact is not None:
+        text = _NUMBERS.get(key)
+        if text is not None:
+            return text
     if digits is not None:
-        return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
-    return format_decimal(value)
+        text = format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+    else:
+        text = format_decimal(value)
+    if exact is not None:
+        if len(_NUMBERS) >= _NUMBERS_KEPT:
+            _NUMBERS.clear()
+        _NUMBERS[key] = text
+    return text
+
+
+#: ``fmt_number``'s answers, cleared when full.
+_NUMBERS: dict[tuple, str] = {}
+_NUMBERS_KEPT = 100_000
 
 
 def fmt_yen(value) -> str:

@@ -16,6 +16,7 @@ from matching.ranking.model import PRIOR, LinearModel
 from matching.ranking.pool import clear_memory_cache
 from matching.ranking.service import model_store
 from matching.references import candidate_ref
+from matching.web.jobs import card_cache
 from matching.web.jobs.cards import candidate_code
 
 # What must never reach an employer before shortlisting (blind review).
@@ -369,6 +370,7 @@ def test_a_page_far_beyond_the_list_is_the_last_page(client, login, review, make
     monkeypatch.setattr(service, "explain_ranked", counting)
     login(employer)
     for page in ("99999999", str(10**30)):
+        card_cache.clear()  # rank afresh: a kept ranking explains nothing at all
         response = client.get(f"/jobs/{job.id}/candidates?page={page}")
         assert response.status_code == 200
         text = html(response)

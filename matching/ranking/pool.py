@@ -118,6 +118,15 @@ def load_pool(*, use_cache: bool = True) -> Pool:
     return pool
 
 
+def held_version(pool: Pool) -> int | None:
+    """The registry version of ``pool`` if it is the one this process holds, else None."""
+    with _lock:
+        for version, held in _memory.values():
+            if held is pool:
+                return version
+    return None
+
+
 def _from_disk(version: int, full_since: int) -> Pool | None:
     """The newest usable disk pool of this database, brought up to ``version``."""
     prefix = f"{CACHE_PREFIX}{_database_key()}-"

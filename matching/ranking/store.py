@@ -191,14 +191,25 @@ class DatabaseModelStore:
         return self._publish(model.to_dict(), note=note, rolled_back_from=None)
 
     def load(self, version: int) -> LinearModel:
-        """One version; ``LookupError`` when it does not exist."""
-        row = self._row(version)
+        """One version; ``LookupError`` when it does not exist.
+
+        Reads the version's save time only (one small row per request), and its payload
+        only when this process has not parsed that version yet.
+        """
+        import sqlalchemy as sa
+
+        from matching.models import ModelVersion
+
+        saved_at = self.session.scalar(sa.select(ModelVersion.saved_at)
+                                       .where(ModelVersion.version == version))
+        if saved_at is None:
+            raise LookupError(f"no model version {version}")
         # Versions are never rewritten; the save time tells a version of an emptied and
         # refilled database (tests) from the one parsed before.
-        key = (self._database(), version, row.saved_at)
+        key = (self._database(), version, saved_at)
         model = self._parsed.get(key)
         if model is None:
-            model = LinearModel.from_dict(json.loads(row.payload))
+            model = LinearModel.from_dict(json.loads(self._row(version).payload))
             self._parsed[key] = model
         return model
 

@@ -30,12 +30,12 @@ from matching.models import Decision, JobOrder, Trainee
 from matching.operations import decisions as decision_ops
 from matching.operations import impressions as impression_ops
 from matching.operations.decisions import DecisionError, HeadcountReached
-from matching.ranking.pool import load_pool
+from matching.ranking.pool import held_version, load_pool
 from matching.ranking.service import candidate_counts, current_model, rank_job, rank_one
 from matching.references import candidate_ref
 from matching.validation import age_on
 from matching.web.downloads import pdf_response, rirekisho_filename
-from matching.web.jobs import bp
+from matching.web.jobs import bp, card_cache
 from matching.web.jobs.candidate_forms import DecisionForm
 from matching.web.jobs.cards import (
     Card,
@@ -86,21 +86,42 @@ class CandidateReview:
         # the real ones.
         self.hidden = set() if show_rejected else {
             t for t, d in self.decided.items() if d == "rejected"}
-        self.counts = candidate_counts(job, self.pool, self.hidden, requirements=requirements)
+        self.pool_version = held_version(self.pool)
+        self.counts = card_cache.ranked(
+            "counts", job, self.pool_version, self.choice.version,
+            (frozenset(self.hidden), requirements),
+            lambda: candidate_counts(job, self.pool, self.hidden, requirements=requirements))
 
     def cards(self, offset: int, limit: int) -> list:
         """The cards from place ``offset`` (from 0) of the list, at most ``limit``; shown to
         an employer, they are recorded as impressions."""
-        # Ranking the top offset + limit is cheap: the pool's feature block is cached
-        # (DESIGN §5).
-        items = rank_job(self.job, top=offset + limit + self.counts.rejected_hidden,
-                         pool=self.pool, model=self.choice, offset=offset, skip=self.hidden,
-                         requirements=self.requirements)[:limit]
-        revealed = access.revealed_among(self.user, [item["trainee_id"] for item in items],
-                                         self.job)
+        items, revealed = self._ranked(offset, limit)
         cards = build_cards(self.job, items, self.decided, revealed)
         impression_ops.record_impressions(self.job, self.user, items)
         return cards
+
+    def rendered_cards(self, offset: int, limit: int, next_url: str) -> list:
+        """``cards`` as the page shows them: each card's HTML (``card_cache``)."""
+        items, revealed = self._ranked(offset, limit)
+        cards = card_cache.rendered_cards(self.job, items, self.decided, revealed,
+                                          next_url=next_url,
+                                          model_version=self.choice.version,
+                                          pool_version=self.pool_version)
+        impression_ops.record_impressions(self.job, self.user, items)
+        return cards
+
+    def _ranked(self, offset: int, limit: int) -> tuple[list[dict], set[int]]:
+        # Ranking the top offset + limit is cheap: the pool's feature block is cached
+        # (DESIGN §5).
+        items = card_cache.ranked(
+            "items", self.job, self.pool_version, self.choice.version,
+            (frozenset(self.hidden), self.requirements, offset, limit),
+            lambda: rank_job(self.job, top=offset + limit + self.counts.rejected_hidden,
+                             pool=self.pool, model=self.choice, offset=offset,
+                             skip=self.hidden, requirements=self.requirements)[:limit])
+        revealed = access.revealed_among(self.user, [item["trainee_id"] for item in items],
+                                         self.job, latest=self.decided)
+        return items, revealed
 
 
 @bp.route("/<int:job_id>/candidates")
@@ -117,15 +138,15 @@ def candidates(job_id: int):
     page = min(max(request.args.get("page", 1, type=int), 1),
                max(1, -(-total // PER_PAGE)))
     pagination = ListPage(page, PER_PAGE, total)
-    cards = review.cards((page - 1) * PER_PAGE, PER_PAGE)
+    next_url = request.full_path if request.query_string else request.path
+    cards = review.rendered_cards((page - 1) * PER_PAGE, PER_PAGE, next_url)
     return render_template(
         "jobs/candidates.html", job=job, cards=cards, pagination=pagination,
         pool_size=len(review.pool), model_note=model_note(review.choice),
         show_rejected=show_rejected, selected=_selected_workers(job, review.decided),
         n_rejected=len(review.hidden), requirements=requirements,
         n_excluded=review.counts.excluded,
-        filters=_filter_args(show_rejected, requirements),
-        next_url=request.full_path if request.query_string else request.path)
+        filters=_filter_args(show_rejected, requirements), next_url=next_url)
 
 
 def _filter_args(show_rejected: bool, requirements: bool) -> dict[str, str]:
