@@ -112,9 +112,15 @@ class LedgerFacts:
         return self.contract_employer_id or self.job_employer_id
 
     def worker_paid(self, kinds: Iterable[str], rule: Rule | None = None) -> list[ChargeFact]:
-        kinds = tuple(kinds)
-        return [c for c in self.charges if c.by_worker and c.kind in kinds
-                and (rule is None or rule.applies_on(c.paid_on))]
+        """The worker's payments of ``kinds`` (on the days ``rule`` covers)."""
+        by_kind = self.__dict__.get("_by_kind")
+        if by_kind is None:  # indexed once: every rule asks
+            by_kind = self.__dict__["_by_kind"] = defaultdict(list)
+            for charge in self.charges:
+                if charge.by_worker:
+                    by_kind[charge.kind].append(charge)
+        return [c for kind in kinds for c in by_kind.get(kind, ())
+                if rule is None or rule.applies_on(c.paid_on)]
 
 
 @dataclass
@@ -213,15 +219,15 @@ def load_ledgers(stmt: sa.Select, rates: RateTable | None = None) -> list[Ledger
             .where(StatusEvent.dispatch_id.in_(ids))):
         ledgers[dispatch_id].stage_dates.setdefault(stage, on)
     rates = rates or RateTable.load()
-    for charge in db.session.scalars(sa.select(Charge).where(Charge.dispatch_id.in_(ids))
-                                     .order_by(Charge.paid_on, Charge.created_at, Charge.id)):
-        used = rates.lookup(charge.currency, charge.paid_on)
-        amount_jpy = None
-        if used is not None:
-            amount_jpy = yen(charge.amount, used.rate)
-        ledgers[charge.dispatch_id].charges.append(ChargeFact(
-            charge.id, charge.kind, charge.amount, charge.currency, charge.paid_on,
-            charge.payer, amount_jpy, used))
+    # Columns, not entities: a province's ledgers are tens of thousands of rows.
+    for charge_id, dispatch_id, kind, amount, currency, paid_on, payer in db.session.execute(
+            sa.select(Charge.id, Charge.dispatch_id, Charge.kind, Charge.amount, Charge.currency,
+                      Charge.paid_on, Charge.payer).where(Charge.dispatch_id.in_(ids))
+            .order_by(Charge.paid_on, Charge.created_at, Charge.id)):
+        used = rates.lookup(currency, paid_on)
+        amount_jpy = None if used is None else yen(amount, used.rate)
+        ledgers[dispatch_id].charges.append(ChargeFact(
+            charge_id, kind, amount, currency, paid_on, payer, amount_jpy, used))
     _load_titp_history(ledgers, ids)
     for source in WAGE_SOURCES:
         for dispatch_id, month, wage in source(ids):

@@ -42,6 +42,9 @@ class RateUsed:
         return f"1 {self.currency} = {self.rate.normalize():f} JPY ({fmt_date(self.valid_on)})"
 
 
+_YEN = RateUsed(BASE_CURRENCY, None, Decimal(1))
+
+
 def yen(amount: int | Decimal, rate: Decimal) -> int:
     """``amount`` units at ``rate`` yen each, rounded to the yen (half up)."""
     return int((Decimal(amount) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -53,6 +56,7 @@ class RateTable:
     def __init__(self, rows):
         self._days: dict[str, list[date]] = {}
         self._rates: dict[str, list[Decimal]] = {}
+        self._found: dict[tuple[str, date], RateUsed | None] = {}
         for currency, valid_on, rate in sorted(rows, key=lambda r: (r[0], r[1])):
             self._days.setdefault(currency, []).append(valid_on)
             self._rates.setdefault(currency, []).append(Decimal(rate))
@@ -64,8 +68,14 @@ class RateTable:
 
     def lookup(self, currency: str, on: date) -> RateUsed | None:
         """The latest rate of ``currency`` on or before ``on``; None when there is none."""
+        key = (currency, on)
+        if key not in self._found:  # a ledger repeats its days
+            self._found[key] = self._lookup(currency, on)
+        return self._found[key]
+
+    def _lookup(self, currency: str, on: date) -> RateUsed | None:
         if currency == BASE_CURRENCY:
-            return RateUsed(currency, None, Decimal(1))
+            return _YEN
         days = self._days.get(currency, [])
         index = bisect.bisect_right(days, on) - 1
         if index < 0:
