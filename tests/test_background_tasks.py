@@ -399,10 +399,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_task_can_be_retried(
         else:
             pytest.fail("the worker never got going")
     finally:
-        try:
-            os.killpg(worker.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # it ended by itself: the assertions below say how
+        kill_tree(worker.pid)
         worker.wait()
     progress = client.get(f"/tasks/{task_id}").get_data(True)
     assert 'data-status="running"' in progress and f'max="{rows}"' in progress
@@ -415,6 +412,48 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_task_can_be_retried(
     client.post(f"/tasks/{task_id}/retry")
     work(on_redis)
     assert task_row(task_id).status == "finished" and count_trainees() == rows
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a worker and its work horse (RQ puts the horse in a session of its own, so
+    killing the worker's process group alone would leave the horse running)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry))
+    for child in [*children, pid]:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # ended by itself: the assertions say how
+
+
+def test_a_task_lost_from_the_queue_can_be_queued_again(app, client, department, on_redis):
+    """Redis restarted empty: the row still says "waiting", but nobody will run it."""
+    preview(client, trainees_csv(5))
+    task_id = confirm_to_task(client)
+    queue = background.task_queue()
+    assert 'data-status="queued"' in client.get(f"/tasks/{task_id}").get_data(True)
+    queue.empty()  # the job is gone
+    html = client.get(f"/tasks/{task_id}").get_data(True)
+    assert 'data-status="queued"' in html and 'id="task-retry"' not in html  # just queued
+    app.config["JOBS_STALE_SECONDS"] = 1
+    time.sleep(1.2)
+    html = client.get(f"/tasks/{task_id}").get_data(True)
+    assert 'data-status="abandoned"' in html and 'id="task-retry"' in html
+    client.post(f"/tasks/{task_id}/retry")
+    assert queue.count == 1 and task_row(task_id).status == "queued"
+    # Still on the queue: waiting, not abandoned, however long it waits.
+    time.sleep(1.2)
+    assert 'id="task-retry"' not in client.get(f"/tasks/{task_id}").get_data(True)
+    work(on_redis)
+    assert task_row(task_id).status == "finished" and count_trainees() == 5
 
 
 def test_a_task_of_an_unknown_kind_is_refused(app):

@@ -148,14 +148,20 @@ def retry(task: BackgroundTask) -> bool:
     """Queue a failed or abandoned task again (its input is kept until it finishes).
     False when it is not retryable any more (another click retried it first)."""
     stale = utcnow() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+    retryable = [BackgroundTask.status == "failed",
+                 sa.and_(BackgroundTask.status == "running",
+                         BackgroundTask.heartbeat_at < stale)]
+    if task.status == "queued" and is_abandoned(task):
+        # Lost from the queue: the row still says so, so this click alone claims it.
+        retryable.append(sa.and_(BackgroundTask.status == "queued",
+                                 BackgroundTask.attempts == task.attempts,
+                                 sa.func.coalesce(BackgroundTask.heartbeat_at,
+                                                  BackgroundTask.created_at) < stale))
     claimed = db.session.execute(
         sa.update(BackgroundTask)
-        .where(BackgroundTask.id == task.id,
-               sa.or_(BackgroundTask.status == "failed",
-                      sa.and_(BackgroundTask.status == "running",
-                              BackgroundTask.heartbeat_at < stale)))
+        .where(BackgroundTask.id == task.id, sa.or_(*retryable))
         .values(status="queued", error=None, error_params=None, result=None, done=0,
-                notice=None, finished_at=None, heartbeat_at=None)
+                notice=None, finished_at=None, heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     if not claimed:
@@ -166,12 +172,30 @@ def retry(task: BackgroundTask) -> bool:
 
 
 def is_abandoned(task: BackgroundTask, now=None) -> bool:
-    """Running, but not heard of for ``JOBS_STALE_SECONDS``: its worker has died."""
-    if task.status != "running":
+    """Nobody will finish it: running, but not heard of for ``JOBS_STALE_SECONDS`` (its
+    worker died); or queued that long and gone from the queue (Redis restarted empty, or
+    the process died before an inline run)."""
+    if task.status not in ("running", "queued"):
         return False
     limit = timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
     beat = task.heartbeat_at or task.started_at or task.created_at
-    return (now or utcnow()) - beat > limit
+    if (now or utcnow()) - beat <= limit:
+        return False
+    return task.status == "running" or not _on_queue(task)
+
+
+def _on_queue(task: BackgroundTask) -> bool:
+    """Whether the queue still holds the task's job (True when Redis cannot tell)."""
+    queue = task_queue()
+    if queue is None:
+        return False
+    import redis
+    from rq.job import Job
+
+    try:
+        return bool(queue.connection.exists(Job.key_for(_job_id(task))))
+    except redis.RedisError:
+        return True  # unknown: never offer to run a task twice
 
 
 def can_retry(task: BackgroundTask) -> bool:
@@ -203,7 +227,7 @@ def _start(task: BackgroundTask, inline: bool = False) -> None:
 
         try:
             queue.enqueue("matching.background.run_task", task.id,
-                          job_id=f"{task.id}-{task.attempts}",
+                          job_id=_job_id(task),
                           job_timeout=current_app.config["JOBS_TIMEOUT_SECONDS"],
                           result_ttl=3600, failure_ttl=7 * 24 * 3600,
                           description=f"{task.kind} {task.id}")
@@ -216,6 +240,11 @@ def _start(task: BackgroundTask, inline: bool = False) -> None:
             db.session.commit()
     run_task(task.id)
     db.session.expire(task)
+
+
+def _job_id(task: BackgroundTask) -> str:
+    """The RQ job of the task's current attempt."""
+    return f"{task.id}-{task.attempts}"
 
 
 def task_queue():
