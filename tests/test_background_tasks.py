@@ -249,6 +249,18 @@ def test_the_scan_page_is_for_admins(client, login, switch_login, make_user, run
     assert "Daily check of expiring documents" in html and "0 documents" in html
 
 
+def test_the_scheduler_says_when_the_database_is_away():
+    from matching import create_app
+
+    away = create_app({"TESTING": True, "SECRET_KEY": "t",
+                       "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:9/x"})
+    result = away.test_cli_runner().invoke(args=["jobs", "scheduler", "--once"])
+    assert result.exit_code == 1
+    assert "database unavailable: OperationalError" in result.output
+    with away.app_context():
+        db.engine.dispose()
+
+
 def test_the_worker_needs_redis(runner):
     result = runner.invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code != 0 and "REDIS_URL is not set" in result.output

@@ -15,7 +15,7 @@ from datetime import datetime
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from matching import background
 from matching.extensions import db
@@ -49,7 +49,17 @@ def worker(burst, name):
 def scheduler(once, interval):
     """Queue the daily expiry scan once per day (however many schedulers run)."""
     while True:
-        task = enqueue_daily_scan()
+        try:
+            task = enqueue_daily_scan()
+        except SQLAlchemyError as exc:
+            # The database is away: say so and look again later (a restart is not needed).
+            db.session.rollback()
+            if once:
+                raise click.ClickException(
+                    f"database unavailable: {type(exc).__name__}") from None
+            click.echo(f"database unavailable ({type(exc).__name__}); trying again later",
+                       err=True)
+            task = None
         if task is not None:
             click.echo(f"queued the expiry scan of {task.params['day']}: task {task.id}")
         if once:
