@@ -249,3 +249,36 @@ def test_a_file_must_be_a_file_part_and_readers_cannot_upload(client, pipeline, 
     response = client.get(f"/api/v1/dispatches/{ours.id}/documents/{bare.id}/file",
                           headers=bearer(agent))
     assert response.status_code == 404
+
+
+def test_two_concurrent_moves_from_one_etag_one_wins(app, make_org, make_trainee, agency,
+                                                     make_user):
+    """Two clients in two threads (each request its own session and connection) move the
+    same dispatch with the same If-Match: one move is recorded, the other answers 412 with
+    the stage the first one reached."""
+    import threading
+
+    dispatch = open_dispatch(make_org, make_trainee, agency=agency)
+    headers = [bearer(make_user(role="agency", org=agency)) | {"If-Match": f'"{dispatch.version}"'}
+               for _ in range(2)]
+    dispatch_id = dispatch.id
+    db.session.close()  # the test's own session holds nothing while the threads run
+    barrier = threading.Barrier(2, timeout=30)
+    answers: list = [None, None]
+
+    def move(index):
+        client = app.test_client()
+        barrier.wait()
+        answers[index] = client.post(f"/api/v1/dispatches/{dispatch_id}/moves",
+                                     json={"to_stage": "contracted"}, headers=headers[index])
+
+    threads = [threading.Thread(target=move, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [201, 412]
+    loser = next(a for a in answers if a.status_code == 412)
+    assert loser.json["current_stage"] == "contracted"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StatusEvent).where(
+        StatusEvent.dispatch_id == dispatch_id)) == 2

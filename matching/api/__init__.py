@@ -16,6 +16,9 @@ How to add an endpoint (read ``trainees.py`` as the worked example)
    The OpenAPI document is generated from them: document every answer a client can get with
    ``@bp.alt_response(status, schema=ProblemSchema)`` or ``problem_responses(...)``.
    Never dump a person's database id to an employer: use ``matching.references``.
+   Times are ``schemas.UtcDateTime`` (RFC 3339, with the zone). A bulk request in an
+   importer's format: ``bulk.bulk_schema`` and ``bulk.run_bulk``. Each operation's
+   ``operationId`` is ``<resource>.<view>`` (``core.ApiBlueprint``).
 3. **Access**: ``@roles(*access.SOME_ROLE_SET)`` for who may use the endpoint at all (403);
    load every object through ``matching.access`` (``trainees_select``, ``get_*_or_404``):
    outside the user's scope is 404, exactly as on the site. Never filter by hand.
@@ -32,6 +35,8 @@ How to add an endpoint (read ``trainees.py`` as the worked example)
    error under ``/api/`` (404, 405, webargs' 422, 429, 500) is already a problem document.
 7. **Tests**: add every route × role to ``tests/test_access_matrix.py`` (``API_MATRIX``: a
    token per role), and a ``tests/test_api_<resource>.py``. New strings need vi/ja.
+   ``tests/test_api_schemathesis.py`` sends every operation generated requests for each
+   role and fails on a 5xx or an answer the OpenAPI document does not describe.
 """
 
 from flask import Blueprint, Flask, render_template

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from matching import access
 from matching.api.bulk import bulk_schema, row_error, run_bulk
 from matching.api.core import api_blueprint, roles
-from matching.api.etags import check_if_match, etag
+from matching.api.etags import IF_MATCH, check_if_match, etag
 from matching.api.job_orders import OrganisationRefSchema
 from matching.api.pagination import ListArgs, cursor_page, page_schema
 from matching.api.problems import Problem, from_refusal
@@ -209,9 +209,13 @@ def index(args):
     return cursor_page(with_people(stmt), Dispatch.id, args)
 
 
+#: The version a move must name (``If-Match``).
+_ETAG = {"ETag": {"schema": {"type": "string"}, "description": "Send as If-Match to move it."}}
+
+
 @bp.route("/<bigid:dispatch_id>")
 @roles(*access.DISPATCH_READERS)
-@bp.response(200, DispatchDetailSchema)
+@bp.response(200, DispatchDetailSchema, headers=_ETAG)
 @bp.alt_response(404, response="NOT_FOUND")
 def item(dispatch_id):
     """One dispatch: its timeline, its documents' metadata and, for its agency, the moves
@@ -222,11 +226,12 @@ def item(dispatch_id):
 @bp.route("/<bigid:dispatch_id>/moves", methods=["POST"])
 @roles(*access.DISPATCH_MOVERS)
 @bp.arguments(MoveSchema)
-@bp.response(201, DispatchDetailSchema)
+@bp.response(201, DispatchDetailSchema, headers=_ETAG)
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(412, schema=MoveProblemSchema)
 @bp.alt_response(428, response="PRECONDITION_REQUIRED")
+@bp.doc(parameters=[IF_MATCH])
 def move(data, dispatch_id):
     """Move the dispatch to its next stage or out of the pipeline, with the site's rules
     (no skipped or backward stage, the documents each step needs, its date). If-Match (the
