@@ -37,11 +37,11 @@ class BackgroundTask(db.Model):
     #: The kind's options (JSON), e.g. an import's importer, file name and reader's locale.
     params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     #: What it found or did (JSON), for the page to show.
-    result: Mapped[dict | None] = mapped_column(sa.JSON)
+    result: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
     #: Why it failed: a code of ``matching.background.ERRORS`` (translated when shown, never
     #: a traceback) and the values its message needs.
     error: Mapped[str | None] = mapped_column(sa.String(40))
-    error_params: Mapped[dict | None] = mapped_column(sa.JSON)
+    error_params: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
     #: Something the page must say, e.g. "queue_unavailable": ran inline instead.
     notice: Mapped[str | None] = mapped_column(sa.String(40))
     #: The input a retry needs (an import's file); dropped once the task has finished.
