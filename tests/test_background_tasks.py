@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import date, timedelta
@@ -94,6 +95,37 @@ def test_a_large_import_runs_as_a_task_and_its_page_survives_reloads(client, dep
     assert (task.kind, task.user_id, task.done, task.total) == ("import", department.id, 5, 5)
     assert task.notice is None and task.payload is None  # the file is dropped once done
     assert "big.csv" in client.get("/tasks/").get_data(True)
+
+
+def test_simultaneous_confirms_of_a_large_import_start_one_task(app, client, department):
+    preview(client, trainees_csv(5))
+    cookie = client.get_cookie("session")
+    others = []
+    for _ in range(4):
+        other = app.test_client()
+        other.set_cookie(cookie.key, cookie.value)
+        others.append(other)
+    barrier = threading.Barrier(len(others))
+    answers, failures = [], []
+
+    def confirm(other):
+        try:
+            barrier.wait()
+            answers.append(other.post("/trainees/import/confirm").headers.get("Location"))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=confirm, args=(other,)) for other in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum("/tasks/" in location for location in answers) == 1
+    assert sum(location.endswith("/trainees/import") for location in answers) == 3
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BackgroundTask)) == 1
+    assert count_trainees() == 5
 
 
 def test_a_small_import_is_still_done_in_the_request(client, department):
