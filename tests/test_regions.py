@@ -256,9 +256,11 @@ def test_department_sees_its_own_province_only(client, login, make_user, world):
     assert 'id="nav-regions"' in nav
 
 
-@pytest.mark.parametrize("role", ["employer", "agency"])
-def test_other_roles_are_refused(client, login, make_user, role):
-    login(make_user(role=role))
+@pytest.mark.parametrize("role", ["employer", "agency", "worker"])
+def test_other_roles_are_refused(client, login, make_user, make_trainee, role):
+    from tests.workers import make_worker
+
+    login(make_worker(make_trainee()) if role == "worker" else make_user(role=role))
     for url in ("/regions/", "/regions/nghe-an", "/regions/export.csv"):
         assert client.get(url).status_code == 403, url
     assert 'id="nav-regions"' not in client.get("/").get_data(as_text=True)
