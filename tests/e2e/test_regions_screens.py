@@ -9,17 +9,16 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect
 
 from matching.extensions import db
 from matching.models import Charge, Dispatch, Grievance, Organisation, Trainee, User
 from matching.models._common import utcnow
 from matching.models.background import BackgroundTask
-from matching.operations.demo import DEMO_PASSWORD, seed_demo
+from matching.operations.demo import seed_demo
 from matching.ranking.pool import clear_memory_cache
-from tests.e2e.conftest import ARTIFACTS, log_in, watch_csp
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.test_responsive import walk_pages
 
-WIDTHS = {"phone": (390, 844), "laptop": (1280, 800)}
 LANGUAGES = ("vi", "ja")
 SCREENSHOTS = os.path.join(ARTIFACTS, "regions")
 ACCOUNTS = {"admin": "admin@demo.example", "department": "nghe-an@demo.example"}
@@ -61,41 +60,19 @@ def demo_regions(app):
     clear_memory_cache()
 
 
+def _charts_drawn(page, role, path):
+    charts = page.locator("svg[role=img]")
+    assert charts.count() == 2, (role, path)
+    for i in range(charts.count()):
+        assert charts.nth(i).locator("title").first.text_content().strip()
+        assert charts.nth(i).locator("desc").first.text_content().strip()
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 40
+
+
 def test_the_province_dashboard_on_a_phone_and_a_laptop(browser, live_server, demo_regions):
-    os.makedirs(SCREENSHOTS, exist_ok=True)
-    print(f"\nscreenshots: {SCREENSHOTS}")
-    overflowing, violations = [], []
-    for role, paths in demo_regions.items():
-        context = browser.new_context(base_url=live_server, viewport={"width": 1280,
-                                                                      "height": 800})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        violations += watch_csp(page)
-        log_in(page, ACCOUNTS[role], DEMO_PASSWORD)
-        expect(page.locator("main")).to_be_visible()
-        for language in LANGUAGES:
-            db.session.execute(sa.update(User).values(locale=language))
-            db.session.commit()
-            for path in paths:
-                response = page.goto(path)
-                assert response.status == 200, (role, path, language)
-                assert page.locator("table:not(.table-scroll > table)").count() == 0
-                charts = page.locator("svg[role=img]")
-                assert charts.count() == 2, (role, path)
-                for i in range(charts.count()):
-                    assert charts.nth(i).locator("title").first.text_content().strip()
-                    assert charts.nth(i).locator("desc").first.text_content().strip()
-                    box = charts.nth(i).bounding_box()
-                    assert box and box["width"] > 300 and box["height"] > 40
-                for width, (w, h) in WIDTHS.items():
-                    page.set_viewport_size({"width": w, "height": h})
-                    scroll, inner = page.evaluate(
-                        "[document.documentElement.scrollWidth, window.innerWidth]")
-                    if scroll > inner:
-                        overflowing.append(f"{role} {path} {language} {width}: {scroll} > {inner}")
-                    slug = path.strip("/").replace("/", "-")
-                    page.screenshot(path=os.path.join(
-                        SCREENSHOTS, f"{role}_{slug}_{language}_{width}.png"), full_page=True)
-        context.close()
+    overflowing, violations = walk_pages(
+        browser, live_server, demo_regions, languages=LANGUAGES, shot_languages=LANGUAGES,
+        folder=SCREENSHOTS, accounts=ACCOUNTS, check=_charts_drawn)
     assert overflowing == [], "pages scroll sideways:\n" + "\n".join(overflowing)
     assert violations == [], "a page broke its Content-Security-Policy"

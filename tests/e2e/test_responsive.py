@@ -74,40 +74,53 @@ def _speak(language: str) -> None:
     db.session.commit()
 
 
-def _shot_name(role: str, path: str, language: str, width: str) -> str:
+def _shot_name(role: str, path: str, language: str, width: str, folder: str = SCREENSHOTS
+               ) -> str:
     slug = path.strip("/").replace("/", "-") or "home"
-    return os.path.join(SCREENSHOTS, f"{role}_{slug}_{language}_{width}.png")
+    return os.path.join(folder, f"{role}_{slug}_{language}_{width}.png")
 
 
-def test_every_main_page_fits_a_phone_and_a_laptop(browser, live_server, demo_world):
-    os.makedirs(SCREENSHOTS, exist_ok=True)
-    print(f"\nscreenshots: {SCREENSHOTS}")
+def walk_pages(browser, live_server, pages: dict[str, list[str]], *, languages=LANGUAGES,
+               shot_languages=SCREENSHOT_LANGUAGES, folder: str = SCREENSHOTS,
+               accounts: dict[str, str] = ACCOUNTS, check=None) -> tuple[list[str], list[str]]:
+    """Open each role's ``pages`` (demo accounts) in each language at both widths: a 200,
+    every table in its scrolling box, ``check(page, role, path)`` if given, a screenshot in
+    ``shot_languages``. Returns the pages that scroll sideways and the CSP violations."""
+    os.makedirs(folder, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
     overflowing, violations = [], []
-    for role, paths in demo_world.items():
+    for role, paths in pages.items():
         context = browser.new_context(base_url=live_server, viewport={"width": 1280,
                                                                       "height": 800})
         page = context.new_page()
         page.set_default_timeout(10_000)
         violations += watch_csp(page)
-        log_in(page, ACCOUNTS[role], DEMO_PASSWORD)
+        log_in(page, accounts[role], DEMO_PASSWORD)
         expect(page.locator("main")).to_be_visible()
-        for language in LANGUAGES:
+        for language in languages:
             _speak(language)
             for path in paths:
                 response = page.goto(path)
                 assert response.status == 200, (role, path, language)
                 loose = page.locator("table:not(.table-scroll > table)").count()
                 assert loose == 0, f"{path}: a table outside its scrolling box"
+                if check is not None:
+                    check(page, role, path)
                 for width, (w, h) in WIDTHS.items():
                     page.set_viewport_size({"width": w, "height": h})
                     scroll, inner = page.evaluate(
                         "[document.documentElement.scrollWidth, window.innerWidth]")
                     if scroll > inner:
                         overflowing.append(f"{role} {path} {language} {width}: {scroll} > {inner}")
-                    if language in SCREENSHOT_LANGUAGES:
-                        page.screenshot(path=_shot_name(role, path, language, width),
+                    if language in shot_languages:
+                        page.screenshot(path=_shot_name(role, path, language, width, folder),
                                         full_page=True)
         context.close()
+    return overflowing, violations
+
+
+def test_every_main_page_fits_a_phone_and_a_laptop(browser, live_server, demo_world):
+    overflowing, violations = walk_pages(browser, live_server, demo_world)
     assert overflowing == [], "pages scroll sideways:\n" + "\n".join(overflowing)
     assert violations == [], "a page broke its Content-Security-Policy"
 
