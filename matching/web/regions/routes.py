@@ -62,8 +62,8 @@ def province(code: str):
                            code=code)
 
 
-#: The CSV's columns, after the province's code and name.
 def csv_header() -> list[str]:
+    """The CSV's columns: machine names, one flag count per rule of the table."""
     return ["province", "province_name", "registered", "available", "shortlisted",
             "selected", "departed", "deployed", "available_share", "shortlisted_rate",
             "selected_rate", "departed_rate", "deployed_rate", "conversion",
