@@ -27,6 +27,7 @@ from flask_babel import (
 )
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from jinja2 import Undefined
 from markupsafe import Markup, escape
 
 from matching.timezones import user_timezone, zone_label
@@ -120,10 +121,15 @@ def locale_code() -> str:
 _VI_DATE = "dd/MM/yyyy"
 
 
+def _blank(value) -> bool:
+    """Nothing to show: None, an empty cell, or a column a file left out (undefined)."""
+    return value is None or value == "" or isinstance(value, Undefined)
+
+
 def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
     """A calendar date as it is (no zone: a birth date is the same day everywhere); a
     ``datetime`` is an instant and goes to ``fmt_datetime``."""
-    if value is None:
+    if _blank(value):
         return ""
     if isinstance(value, datetime):
         return fmt_datetime(value, style)
@@ -161,7 +167,7 @@ def fmt_day(value: date | datetime | None, style: str = "medium") -> str:
 
 
 def fmt_number(value, digits: int | None = None) -> str:
-    if value is None:
+    if _blank(value):
         return ""
     # A candidate page formats a few hundred numbers: each (locale, value, digits) once per
     # process. Only ints and floats (by their exact bits: -0.0 is not 0.0) are kept.
@@ -189,7 +195,7 @@ _NUMBERS_KEPT = 100_000
 
 
 def fmt_yen(value) -> str:
-    return "" if value is None else format_currency(value, "JPY")
+    return "" if _blank(value) else format_currency(value, "JPY")
 
 
 def fmt_list(items) -> Markup:

@@ -394,3 +394,14 @@ def test_template_download_imports_as_it_is(client, employer):
         "file": (io.BytesIO(response.data), "job-orders-template.csv")},
         content_type="multipart/form-data"))
     assert 'id="count-created">1<' in body and 'id="confirm-import"' in body
+
+
+def test_import_preview_of_a_file_without_the_optional_columns(client, employer):
+    """Salary and start date are optional columns: a file without them previews, no 500."""
+    code = employer.organisation.code
+    content = ("external_id,employer,title,field,min_japanese_level,headcount,visa_track\n"
+               f"JO-A,{code},Food line worker,food_manufacturing,N4,3,SSW1\n").encode()
+    response = client.post("/jobs/import", data={"file": (io.BytesIO(content), "jobs.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert 'id="count-created">1<' in page(response) and jobs() == []
