@@ -288,7 +288,7 @@ def test_the_import_template_has_the_columns(client, make_user, login):
     login(make_user(role="employer", locale="en"))
     text = client.get("/jobs/import/template.csv").get_data(as_text=True)
     header = text.lstrip("\ufeff").splitlines()[0].split(",")
-    assert header[-2:] == ["language_is_hard", "start_window_days"]
+    assert header[-3:] == ["language_is_hard", "start_window_days", "contract_months"]
 
 
 # -- the candidate page -----------------------------------------------------------------------
