@@ -254,6 +254,46 @@ def test_a_new_trainee_joins_the_pool_by_itself(make_trainee, rows_read):
     assert rows_read == [4, 1]
 
 
+def test_threads_asking_at_once_after_a_change_refresh_the_pool_once(
+        app, make_trainee, rows_read, monkeypatch):
+    """Every thread of a web worker asks for the pool on its next page after a
+    registration: one reads the changed row and merges it, the others wait and share it."""
+    import threading
+    import time
+
+    for _ in range(4):
+        make_trainee()
+    load_pool()
+    newcomer = make_trainee()
+    real_merge = pool_module.merge_pools
+
+    def slow_merge(*args):
+        time.sleep(0.2)  # long enough for every thread to arrive while it merges
+        return real_merge(*args)
+
+    monkeypatch.setattr(pool_module, "merge_pools", slow_merge)
+    start, pools, errors = threading.Barrier(4), [], []
+
+    def page():
+        try:
+            with app.app_context():
+                start.wait()
+                pools.append(load_pool())
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=page) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert rows_read == [4, 1]  # the newcomer's row, read once for all four threads
+    assert len(pools) == 4 and all(pool is pools[0] for pool in pools)
+    assert newcomer.id in pool_ids(pools[0])
+
+
 def test_checking_the_cache_is_one_query_whatever_the_registry(make_trainee, count_queries):
     for _ in range(30):
         make_trainee()

@@ -50,6 +50,12 @@ _PREF_POS = {code: i for i, code in enumerate(PREFECTURE_CODES)}
 
 _memory: dict[str, tuple[int, Pool]] = {}
 _lock = threading.Lock()
+#: One thread of a process brings the pool up to date while the others of the same
+#: process wait for it, instead of each reading the same rows and merging the same arrays
+#: (under load every thread of a web worker asks at once after a registration).
+_building = threading.Lock()
+#: How long a thread waits for another's build before building on its own.
+BUILD_WAIT_SECONDS = 30.0
 
 
 # -- cache ----------------------------------------------------------------------------------
@@ -100,6 +106,22 @@ def load_pool(*, use_cache: bool = True) -> Pool:
         held = _memory.get(database)
     if held is not None and held[0] == version:
         return held[1]
+    waited = _building.acquire(timeout=BUILD_WAIT_SECONDS)
+    try:
+        with _lock:
+            held = _memory.get(database)
+        if held is not None and held[0] >= version:  # built by the thread we waited for
+            return held[1]
+        return _bring_up_to(database, held, version, full_since)
+    finally:
+        if waited:
+            _building.release()
+
+
+def _bring_up_to(database: str, held: tuple[int, Pool] | None, version: int,
+                 full_since: int) -> Pool:
+    """The pool at ``version``: ``held`` refreshed, else from disk, else built (and written
+    to disk); kept in memory."""
     pool = None
     if held is not None and full_since <= held[0] < version:
         pool = refresh(held[1], held[0])
