@@ -276,6 +276,29 @@ def test_query_count_does_not_grow_with_the_cards(client, login, review, make_tr
     assert many == few <= 12
 
 
+def test_cards_made_afresh_cost_no_query_per_card(client, login, review, make_trainee,
+                                                  count_queries):
+    """With no card kept (a new worker, or every trainee just edited), the cards are made
+    from one read of the trainees, not one more read per card."""
+    from matching.web.jobs import card_cache
+
+    employer, job, _ = review
+    login(employer)
+    url = f"/jobs/{job.id}/candidates"
+
+    def measure() -> int:
+        client.get(url)
+        card_cache.clear()
+        with count_queries() as n:
+            assert client.get(url).status_code == 200
+        return n[0]
+
+    few = measure()
+    for _n in range(25):
+        make_trainee(field="food_manufacturing", skills=skills("haccp", "forklift"))
+    assert measure() == few
+
+
 # -- who may review -------------------------------------------------------------------------------
 
 

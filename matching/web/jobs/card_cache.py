@@ -106,10 +106,12 @@ def rendered_cards(job, items: list[dict], decisions: dict[int, str], revealed: 
     missing = [item for item in items if item["trainee_id"] in versions
                and item["trainee_id"] not in html]
     if missing:
-        made = build_cards(job, missing, decisions, revealed)
-        loaded = dict(zip([item["trainee_id"] for item in missing], _loaded_versions(missing),
-                          strict=True))
-        present = [item for item in missing if loaded[item["trainee_id"]] is not None]
+        trainees: dict[int, Trainee] = {}
+        made = build_cards(job, missing, decisions, revealed, loaded=trainees)
+        # The versions of the rows the cards were made from (held here: the session's
+        # identity map keeps them only while something refers to them).
+        loaded = {tid: trainee.registry_version for tid, trainee in trainees.items()}
+        present = [item for item in missing if item["trainee_id"] in loaded]
         template = _template()
         fresh = {}
         for item, card in zip(present, made, strict=True):
@@ -130,16 +132,6 @@ def rendered_cards(job, items: list[dict], decisions: dict[int, str], revealed: 
     token = generate_csrf()
     return [Markup(html[item["trainee_id"]].replace(_CSRF_PLACEHOLDER, token))
             for item in items if item["trainee_id"] in html]
-
-
-def _loaded_versions(items: list[dict]) -> list[int | None]:
-    """The registry version of each item's trainee as ``build_cards`` just loaded it (from
-    the session's identity map: no query), None for one gone meanwhile."""
-    out = []
-    for item in items:
-        trainee = db.session.get(Trainee, item["trainee_id"])
-        out.append(None if trainee is None else trainee.registry_version)
-    return out
 
 
 def _template():

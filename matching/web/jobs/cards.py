@@ -155,14 +155,18 @@ def make_card(job, trainee: Trainee, item: dict | None, *, decision: str | None,
 
 
 def build_cards(job, items: list[dict], decisions: dict[int, str],
-                revealed: set[int]) -> list[Card]:
+                revealed: set[int], *, loaded: dict[int, Trainee] | None = None
+                ) -> list[Card]:
     """Cards for ranked ``items`` in their order: one query (plus one for skills and one for
-    certificates, which name the level)."""
+    certificates, which name the level). ``loaded``, when given, receives the trainees
+    read, by id (an item whose trainee is gone has no card and no entry)."""
     ids = [item["trainee_id"] for item in items]
     trainees = {t.id: t for t in db.session.scalars(
         sa.select(Trainee).where(Trainee.id.in_(ids)).options(
             selectinload(Trainee.skills), selectinload(Trainee.certificates)))
     } if ids else {}
+    if loaded is not None:
+        loaded.update(trainees)
     return [make_card(job, trainees[item["trainee_id"]], item,
                       decision=decisions.get(item["trainee_id"]),
                       revealed=item["trainee_id"] in revealed)
