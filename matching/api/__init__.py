@@ -39,6 +39,8 @@ How to add an endpoint (read ``trainees.py`` as the worked example)
    role and fails on a 5xx or an answer the OpenAPI document does not describe.
 """
 
+import threading
+
 from flask import Blueprint, Flask, render_template
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -51,9 +53,41 @@ API_PREFIX = "/api/v1"
 
 class ProblemApi(Api):
     """flask-smorest's ``Api`` whose errors are problem documents (``problems``), and whose
-    docs page is ours (the stock pages load scripts from a CDN, inline)."""
+    docs page is ours (the stock pages load scripts from a CDN, inline).
+
+    The resources' documentation is written into the OpenAPI document when the document
+    is first read (``spec``), not when the application starts: describing every operation
+    costs about as much as the rest of ``create_app``, and most processes (workers, the
+    command line, each test's application) never serve the document."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    _documenting = threading.Lock()
+
+    @property
+    def spec(self):
+        spec = self.__dict__.get("_spec")
+        if spec is not None and self.__dict__.get("_pending_docs"):
+            with self._documenting:  # two first readers at once: one writes, both see all
+                pending, self._pending_docs = self._pending_docs, []
+                for blp, name, parameters in pending:
+                    blp.register_views_in_doc(self, self._app, spec, name=name,
+                                              parameters=parameters)
+                    spec.tag({"name": name, "description": blp.description})
+        return spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        self._spec = value
+        self._pending_docs = []
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Register ``blp`` on the application now, and its documentation when the
+        document is next read (in registration order, as flask-smorest would)."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._pending_docs.append((blp, name, parameters))
 
     def _register_error_handlers(self):
         """None here: ``matching.web.errors`` answers API paths with problem documents."""
