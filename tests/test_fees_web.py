@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from matching.extensions import db
+from matching.fees import refresh_dispatches
 from matching.models import Charge, Dispatch, Document, ExchangeRate, JobOrder, StatusEvent
 from tests.conftest import open_dispatch
 
@@ -26,6 +27,7 @@ def world(make_org, make_trainee, make_user):
     job.monthly_salary_jpy, job.visa_track, job.prefecture = 200_000, "TITP", "aichi"
     db.session.add(StatusEvent(dispatch_id=dispatch.id, from_stage="selected",
                                to_stage="contracted", happened_on=TODAY - timedelta(days=20)))
+    refresh_dispatches([dispatch.id])  # written here, not through the operations
     db.session.commit()
     users = {"agency": make_user(role="agency", org=agency, locale="en"),
              "department": make_user(role="department", province="nghe-an", locale="en"),
@@ -98,6 +100,7 @@ def test_who_sees_the_ledger_and_its_flags(client, switch_login, world):
         Charge(dispatch_id=dispatch.id, kind="training", amount=50_000, currency="JPY",
                paid_on=TODAY - timedelta(days=10), payer="worker", payee="Trung tâm"),
     ])
+    refresh_dispatches([dispatch.id])
     db.session.commit()
     for role in ("department", "agency", "admin"):
         switch_login(users[role])
@@ -154,6 +157,7 @@ def test_the_department_pipeline_and_the_agency_board_show_the_fee_panel(client,
     db.session.add(Charge(dispatch_id=dispatch.id, kind="deposit", amount=100_000,
                           currency="JPY", paid_on=TODAY - timedelta(days=2), payer="worker",
                           payee="Sao Mai"))
+    refresh_dispatches([dispatch.id])
     db.session.commit()
     switch_login(users["department"])
     html = client.get("/dispatch/province").get_data(as_text=True)

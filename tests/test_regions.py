@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from matching.extensions import db
+from matching.fees import refresh_dispatches
 from matching.models import Charge, Decision, Dispatch, Grievance, JobOrder, StatusEvent
 from matching.models._common import utcnow
 from matching.models.background import BackgroundTask
@@ -62,12 +63,14 @@ def build(make_org, make_trainee):
             db.session.add(StatusEvent(dispatch_id=d.id, from_stage=previous, to_stage=to_stage,
                                        happened_on=on))
             previous = to_stage
+        refresh_dispatches([d.id])  # written here, not through the operations
         db.session.commit()
         return d
 
     def pay(d, kind, amount):
         db.session.add(Charge(dispatch_id=d.id, kind=kind, amount=amount, currency="JPY",
                               paid_on=date(2026, 1, 25), payer="worker"))
+        refresh_dispatches([d.id])
         db.session.commit()
 
     def grievance(d, state="open", days_ago=0):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from matching import fees
 from matching.extensions import db
+from matching.fees import refresh_dispatches
 from matching.models import Charge, Dispatch, Grievance, StatusEvent, WageReport
 from matching.operations import grievances as grievance_ops
 from matching.operations import wages
@@ -30,6 +31,7 @@ def _reach(dispatch, *stages, on=None):
                                    to_stage=stage, happened_on=day))
         previous = stage
     dispatch.stage = previous
+    refresh_dispatches([dispatch.id])  # written here, not through the operations
     db.session.commit()
 
 
@@ -48,6 +50,7 @@ def mine(make_org, make_trainee):
     db.session.add(Charge(dispatch_id=dispatch.id, kind="training", amount=30_000,
                           currency="JPY", paid_on=TODAY - timedelta(days=200), payer="worker",
                           payee="Trung tâm đào tạo", receipt_no="R-77"))
+    refresh_dispatches([dispatch.id])
     db.session.commit()
     return make_worker(trainee), trainee, dispatch, passport
 

@@ -1,4 +1,5 @@
-"""``fees``: the fee ledger's checks and the exchange rates (issue 13 §2)."""
+"""``fees``: the fee ledger's checks (live: the audit), the stored flags' rebuild and the
+exchange rates (issue 13 §2)."""
 
 import json
 from datetime import date
@@ -74,6 +75,29 @@ def fees_check(province, agency, output, locale):
             for rate in flag.rates:
                 click.echo(f"    rate: {rate}")
         click.echo(f"{len(found)} flag(s)")
+
+
+@fees_cli.command("rebuild")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="Dispatches recomputed and committed together.")
+def fees_rebuild(batch):
+    """Recompute the stored flags and totals of every dispatch (the pages read them), in
+    batches, each committed. Run it after an upgrade that adds or changes a rule (the
+    0015_fee_state migration, a new rules.json); the writes keep them current after."""
+    from matching.extensions import db
+    from matching.fees.store import rebuild
+
+    def progress(done):
+        db.session.commit()
+        click.echo(f"{done} dispatch(es) recomputed", err=True)
+
+    try:
+        done = rebuild(batch=batch, progress=progress)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(f"fee flags and totals rebuilt for {done} dispatch(es)")
 
 
 @fees_cli.command("rate")

@@ -6,7 +6,10 @@ What other features call (the worker's page, grievances, the regional dashboard)
   it with ``matching.access.dispatches_select(user)`` first); ``flags_for_dispatch(d)``;
 - ``worker_paid_totals(stmt, by=...)``: what workers paid, in yen, per dispatch, trainee,
   agency or province (or in all), next to ``survey_average()``;
-- ``register_wage_source(fn)``: the wages workers report, for ``contract_substitution``.
+- ``register_wage_source(fn)``: the wages workers report, for ``contract_substitution``;
+- ``refresh_dispatches(ids)``: every write that changes a ledger's facts calls it, in its
+  transaction; the pages read the stored rows (``store``: ``stored_flags``, ``flag_counts``,
+  ``stored_totals``...), ``flags`` and ``worker_paid_totals`` check live (the CLI's audit).
 
 Each runs a fixed number of queries, whatever the number of dispatches. The rules are data
 (``data/rules.json``, ``rules``); the checks are ``checks``; writes are
@@ -14,7 +17,6 @@ Each runs a fixed number of queries, whatever the number of dispatches. The rule
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -24,16 +26,19 @@ from matching.fees.checks import (
     FEE_KINDS,
     Flag,
     LedgerFacts,
+    Totals,
     load_ledgers,
     register_wage_source,
     run_checks,
 )
 from matching.fees.rules import Rule, rule_ids, rules, survey_average
+from matching.fees.store import rebuild, refresh_dispatches
 from matching.models import Dispatch
 
 __all__ = ["COST_KINDS", "FEE_KINDS", "Flag", "LedgerFacts", "Rule", "Totals",
-           "flags", "flags_for_dispatch", "register_wage_source", "rule_ids", "rules",
-           "survey_average", "worker_paid_totals"]
+           "flags", "flags_for_dispatch", "rebuild", "refresh_dispatches",
+           "register_wage_source", "rule_ids", "rules", "survey_average",
+           "worker_paid_totals"]
 
 
 def flags(stmt: sa.Select, *, today: date | None = None) -> list[Flag]:
@@ -43,43 +48,6 @@ def flags(stmt: sa.Select, *, today: date | None = None) -> list[Flag]:
 
 def flags_for_dispatch(dispatch: Dispatch, *, today: date | None = None) -> list[Flag]:
     return flags(sa.select(Dispatch).where(Dispatch.id == dispatch.id), today=today)
-
-
-@dataclass
-class Totals:
-    """What workers paid, in yen: everything (``paid_jpy``), of which recruitment costs
-    (training, visa, flight, medical...) and fees (service fee, brokerage, deposit); and
-    what went back to them (refunds, compensation). ``workers``: dispatches with at least
-    one payment by the worker."""
-
-    workers: int = 0
-    paid_jpy: int = 0
-    costs_jpy: int = 0
-    fees_jpy: int = 0
-    returned_jpy: int = 0
-
-    @property
-    def average_jpy(self) -> int | None:
-        return round(self.paid_jpy / self.workers) if self.workers else None
-
-    @property
-    def survey_jpy(self) -> int:
-        return survey_average().amount_jpy
-
-    def add(self, facts: LedgerFacts) -> None:
-        paid = [c for c in facts.charges if c.by_worker]
-        if paid:
-            self.workers += 1
-        self.paid_jpy += sum(c.amount_jpy or 0 for c in paid)
-        self.costs_jpy += sum(c.amount_jpy or 0 for c in paid if c.kind in COST_KINDS)
-        self.fees_jpy += sum(c.amount_jpy or 0 for c in paid if c.kind in FEE_KINDS)
-        self.returned_jpy += sum(c.amount_jpy or 0 for c in facts.charges if c.to_worker)
-
-    def as_json(self) -> dict:
-        return {"workers": self.workers, "paid_jpy": self.paid_jpy,
-                "costs_jpy": self.costs_jpy, "fees_jpy": self.fees_jpy,
-                "returned_jpy": self.returned_jpy, "average_jpy": self.average_jpy,
-                "survey_average_jpy": self.survey_jpy}
 
 
 _KEYS = {"dispatch": lambda f: f.dispatch_id, "trainee": lambda f: f.trainee_id,

@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from matching.extensions import db
 from matching.fees import texts
 from matching.fees.rates import RateTable, RateUsed, yen
-from matching.fees.rules import Rule, rules
+from matching.fees.rules import Rule, rules, survey_average
 from matching.models import Charge, Dispatch, JobOrder, Organisation, StatusEvent, Trainee
 from matching.models.jobs import DEFAULT_CONTRACT_MONTHS
 
@@ -133,6 +133,9 @@ class Flag:
     limit_jpy: int | None
     charges: list[ChargeFact] = field(default_factory=list)
     details: dict = field(default_factory=dict)
+    #: The day from which the flag holds, for a rule that waits (``waiting_too_long``,
+    #: ``refund_due``); None: it holds as soon as the facts are recorded.
+    active_from: date | None = None
 
     @property
     def rule_id(self) -> str:
@@ -163,6 +166,52 @@ class Flag:
                         for k, v in self.details.items()},
             "explanation": str(texts.explanation(self)),
         }
+
+
+@dataclass
+class Totals:
+    """What workers paid, in yen: everything (``paid_jpy``), of which recruitment costs
+    (training, visa, flight, medical...) and fees (service fee, brokerage, deposit); and
+    what went back to them (refunds, compensation). ``workers``: dispatches with at least
+    one payment by the worker."""
+
+    workers: int = 0
+    paid_jpy: int = 0
+    costs_jpy: int = 0
+    fees_jpy: int = 0
+    returned_jpy: int = 0
+
+    @property
+    def average_jpy(self) -> int | None:
+        return round(self.paid_jpy / self.workers) if self.workers else None
+
+    @property
+    def survey_jpy(self) -> int:
+        return survey_average().amount_jpy
+
+    def add(self, facts: LedgerFacts) -> None:
+        payments, paid, costs, fees, returned = ledger_totals(facts)
+        if payments:
+            self.workers += 1
+        self.paid_jpy += paid
+        self.costs_jpy += costs
+        self.fees_jpy += fees
+        self.returned_jpy += returned
+
+    def as_json(self) -> dict:
+        return {"workers": self.workers, "paid_jpy": self.paid_jpy,
+                "costs_jpy": self.costs_jpy, "fees_jpy": self.fees_jpy,
+                "returned_jpy": self.returned_jpy, "average_jpy": self.average_jpy,
+                "survey_average_jpy": self.survey_jpy}
+
+
+def ledger_totals(facts: LedgerFacts) -> tuple[int, int, int, int, int]:
+    """What the worker of one ledger paid, in yen: (payments by the worker, everything, of
+    which recruitment costs, of which fees, what went back to them)."""
+    paid = [c for c in facts.charges if c.by_worker]
+    return (len(paid), _total(paid), _total(c for c in paid if c.kind in COST_KINDS),
+            _total(c for c in paid if c.kind in FEE_KINDS),
+            _total(c for c in facts.charges if c.to_worker))
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -340,15 +389,21 @@ def _waiting_too_long(rule: Rule, facts: LedgerFacts, today: date) -> Iterable[F
     selected = facts.stage_dates.get("selected")
     if selected is None or "departed" in facts.stage_dates or not rule.applies_on(selected):
         return
+    if [c for c in facts.charges if c.to_worker and c.kind == "compensation"]:
+        return
+    max_days = rule.parameters.get("max_days", 180)
     ended = [on for stage, on in facts.stage_dates.items()
              if stage in ("withdrawn", "denied", "completed", "early_return")]
-    until = min(ended) if ended else today
-    days = (until - selected).days
-    if days <= rule.parameters.get("max_days", 180):
+    if ended:
+        days = (min(ended) - selected).days
+        if days > max_days:
+            yield Flag(rule, facts, None, None, [], {"days": days, "selected_on": selected})
         return
-    compensation = [c for c in facts.charges if c.to_worker and c.kind == "compensation"]
-    if not compensation:
-        yield Flag(rule, facts, None, None, [], {"days": days, "selected_on": selected})
+    # Still waiting: the flag holds from the day after the last allowed one, its days
+    # counted up to ``today`` (``live_details`` counts them again when a stored flag is read).
+    yield Flag(rule, facts, None, None, [],
+               {"days": (today - selected).days, "selected_on": selected},
+               active_from=selected + timedelta(days=max_days + 1))
 
 
 def _refund_due(rule: Rule, facts: LedgerFacts, today: date) -> Iterable[Flag]:
@@ -356,8 +411,6 @@ def _refund_due(rule: Rule, facts: LedgerFacts, today: date) -> Iterable[Flag]:
     if returned is None or facts.return_worker_fault or not rule.applies_on(returned):
         return
     deadline = returned + timedelta(days=rule.parameters.get("within_days", 30))
-    if today <= deadline:
-        return  # not late yet
     fees = facts.worker_paid(("service_fee",), None)
     if not fees:
         return
@@ -370,7 +423,8 @@ def _refund_due(rule: Rule, facts: LedgerFacts, today: date) -> Iterable[Flag]:
     if _total(refunds) < due:
         yield Flag(rule, facts, _total(refunds), due, fees + refunds,
                    {"returned_on": returned, "deadline": deadline,
-                    "months_worked": float(round(worked, 1)), "contract_months": facts.months})
+                    "months_worked": float(round(worked, 1)), "contract_months": facts.months},
+                   active_from=deadline + timedelta(days=1))  # not late before
 
 
 def _contract_substitution(rule: Rule, facts: LedgerFacts, today: date) -> Iterable[Flag]:
@@ -408,14 +462,27 @@ CHECKS: dict[str, Callable[[Rule, LedgerFacts, date], Iterable[Flag]]] = {
 }
 
 
-def run_checks(ledgers: Iterable[LedgerFacts], today: date | None = None) -> list[Flag]:
+def run_checks(ledgers: Iterable[LedgerFacts], today: date | None = None, *,
+               pending: bool = False) -> list[Flag]:
     """Every flag of every rule that covers each dispatch's track, in the table's order per
-    dispatch."""
+    dispatch, that holds on ``today``. ``pending``: also those that will hold later if
+    nothing is recorded meanwhile (``Flag.active_from`` after ``today``): what
+    ``fees.store`` keeps, read with ``active_from <= today``."""
     today = today or date.today()
     table = rules()
     out = []
     for facts in ledgers:
         for rule in table:
             if rule.covers(facts.visa_track):
-                out.extend(CHECKS[rule.check](rule, facts, today))
+                out.extend(flag for flag in CHECKS[rule.check](rule, facts, today)
+                           if pending or flag.active_from is None
+                           or flag.active_from <= today)
     return out
+
+
+def live_details(check: str, details: dict, active_from: date | None, today: date) -> dict:
+    """A stored flag's ``details`` as of ``today``: a worker still waiting
+    (``waiting_too_long`` with an ``active_from``) has waited one more day each day."""
+    if check == "waiting_too_long" and active_from is not None:
+        return dict(details, days=(today - details["selected_on"]).days)
+    return details

@@ -17,6 +17,8 @@ from matching.models.fees import (
     RETURN_KINDS,
     Charge,
     ExchangeRate,
+    FeeFlag,
+    FeeTotals,
 )
 from matching.models.grievances import (
     GRIEVANCE_CATEGORIES,
@@ -56,6 +58,8 @@ __all__ = [
     "RETURN_KINDS",
     "Charge",
     "ExchangeRate",
+    "FeeFlag",
+    "FeeTotals",
     "DOCUMENT_KINDS",
     "Document",
     "EXITS",

@@ -75,3 +75,43 @@ class ExchangeRate(db.Model):
     source: Mapped[str | None] = mapped_column(sa.String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class FeeFlag(db.Model):
+    """One flag of the fee checks on one dispatch, as stored by ``matching.fees.store`` in
+    the transaction of the write that changed its facts: the panels read these rows instead
+    of checking every ledger of their scope on each view. A flag that waits (a worker kept
+    waiting, a refund not paid in time) holds from ``active_from``: read with
+    ``active_from <= today``, never recomputed daily."""
+
+    __tablename__ = "fee_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("dispatches.id", ondelete="CASCADE"), index=True)
+    #: The flag's order within its dispatch (the rule table's).
+    position: Mapped[int] = mapped_column(sa.SmallInteger)
+    rule_id: Mapped[str] = mapped_column(sa.String(40))
+    amount_jpy: Mapped[int | None] = mapped_column(sa.BigInteger)
+    limit_jpy: Mapped[int | None] = mapped_column(sa.BigInteger)
+    active_from: Mapped[date | None]
+    #: The check's figures (dates as ISO text), the rates used and the charges' ids.
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    rates: Mapped[list] = mapped_column(sa.JSON, default=list)
+    charge_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+
+class FeeTotals(db.Model):
+    """What the worker of one dispatch paid, in yen (``matching.fees.Totals``), stored with
+    its flags; a dispatch without any payment has no row."""
+
+    __tablename__ = "fee_totals"
+
+    dispatch_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("dispatches.id", ondelete="CASCADE"), primary_key=True)
+    #: Payments by the worker (a dispatch with one counts as a worker who paid).
+    worker_payments: Mapped[int] = mapped_column(default=0)
+    paid_jpy: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    costs_jpy: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    fees_jpy: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    returned_jpy: Mapped[int] = mapped_column(sa.BigInteger, default=0)

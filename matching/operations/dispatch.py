@@ -44,6 +44,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from matching import access
 from matching.extensions import db
+from matching.fees.store import refresh_dispatches
 from matching.i18n import _l
 from matching.labels import STAGE_LABELS
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
@@ -139,6 +140,7 @@ def create_dispatch(job_order: JobOrder, trainee: Trainee, user, *,
     log.info("dispatch opened: trainee %s on job order %s (agency %s)", trainee.id,
              job_order.external_id, job_order.agency_id)
     db.session.flush()
+    refresh_dispatches([dispatch.id])  # waiting_too_long counts from the selection
     return dispatch
 
 
@@ -288,6 +290,7 @@ def move_dispatch(dispatch: Dispatch, to_stage: str, user, *, expected_version: 
         db.session.flush()  # the UPDATE carries the version: a lost race fails here
     except StaleDataError:
         _lost_race(dispatch)
+    refresh_dispatches([dispatch.id])  # with the trainee's others (their TITP history)
     log.info("dispatch %s moved %s -> %s by %s", dispatch.id, from_stage, to_stage,
              getattr(user, "email", "system"))
     return event
@@ -297,7 +300,8 @@ def write_move(dispatch: Dispatch, to_stage: str, user, *, happened_on: date,
                note: str | None = None, planned_departure: date | None = None) -> StatusEvent:
     """Write one checked move: the event, the stage, the trainee's status. No checks, no
     commit: callers check first (``move_dispatch``, the status importer); the request or
-    command commits."""
+    command commits. Callers recompute the stored fee flags of what they moved
+    (``fees.refresh_dispatches``), once for a whole import."""
     event = StatusEvent(dispatch_id=dispatch.id, from_stage=dispatch.stage, to_stage=to_stage,
                         happened_on=happened_on, by_id=getattr(user, "id", None), note=note)
     db.session.add(event)

@@ -12,6 +12,9 @@ Each checks, flushes and returns; the request or command commits. Refusals are
   (``prefill_contract``, called by ``dispatch.write_move``); the agency corrects it.
 - A rate: an administrator sets the rate of a currency from a date on. Rates are never
   deleted nor moved to another date, so a charge that could be converted always can.
+
+Each write recomputes the stored flags and totals of the dispatches it changed
+(``fees.store.refresh_dispatches``), in its own transaction.
 """
 
 import logging
@@ -24,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 from matching import access
 from matching.extensions import db
 from matching.fees.rates import RateTable
+from matching.fees.store import rate_dispatches, refresh_dispatches
 from matching.i18n import _l
 from matching.models import (
     ALL_CHARGE_KINDS,
@@ -111,6 +115,7 @@ def record_charge(user, dispatch: Dispatch, *, upload: FileStorage | None = None
             issued_on=values["paid_on"], expires_on=None, upload=upload)
     db.session.add(charge)
     db.session.flush()
+    refresh_dispatches([dispatch.id])
     log.info("charge %s (%s %s %s) on dispatch %s by %s", charge.id, values["kind"],
              values["amount"], values["currency"], dispatch.id,
              getattr(user, "email", "system"))
@@ -126,8 +131,10 @@ def delete_charge(user, charge: Charge) -> None:
     receipt = charge.receipt_document
     if receipt is not None and receipt.is_current:
         withdraw_document(user, receipt, str(_l("Its payment was deleted from the ledger.")))
+    dispatch_id = charge.dispatch_id
     db.session.delete(charge)
     db.session.flush()
+    refresh_dispatches([dispatch_id])
 
 
 # -- the contract -------------------------------------------------------------------------------
@@ -182,6 +189,7 @@ def set_contract(user, dispatch: Dispatch, *, wage_jpy: int | None, months: int 
     if dispatch.stage == "early_return":
         dispatch.return_worker_fault = return_worker_fault
     db.session.flush()
+    refresh_dispatches([dispatch.id])
     log.info("contract of dispatch %s recorded by %s", dispatch.id,
              getattr(user, "email", "system"))
     return dispatch
@@ -226,6 +234,8 @@ def set_rate(user, *, currency: str, valid_on: date, rate: Decimal,
     row.rate_to_jpy, row.source = rate, (" ".join((source or "").split()) or None)
     row.updated_by_id = getattr(user, "id", None)
     db.session.flush()
+    # The payments this rate converts, and only theirs (until the currency's next rate).
+    refresh_dispatches(rate_dispatches(currency, valid_on))
     log.info("exchange rate %s %s = %s JPY by %s", currency, valid_on, rate,
              getattr(user, "email", "system"))
     return row

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matching import access
 from matching.extensions import db
+from matching.fees.store import job_order_dispatches, refresh_dispatches
 from matching.i18n import _l, fmt_date
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder, Organisation
 from matching.operations.errors import OperationError
@@ -96,6 +97,8 @@ def update_job_order(job: JobOrder, data: Mapping, user) -> JobOrder:
         raise
     job.external_id, job.status = external_id, status
     _flush(external_id)
+    # contract_substitution compares its dispatches' contracts with the terms advertised.
+    refresh_dispatches(job_order_dispatches([job.id]))
     log.info("job order %s updated by %s", external_id, user.email)
     return job
 

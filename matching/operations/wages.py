@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from matching import access
 from matching.extensions import db
-from matching.fees import register_wage_source
+from matching.fees import refresh_dispatches, register_wage_source
 from matching.i18n import _l
 from matching.models import Dispatch, StatusEvent, User, WageReport
 from matching.operations.errors import OperationError
@@ -62,6 +62,7 @@ def report_wage(user: User, dispatch: Dispatch, month: date, amount_jpy: int,
         db.session.add(report)
     report.amount_jpy, report.reported_by_id = amount_jpy, user.id
     db.session.flush()
+    refresh_dispatches([dispatch.id])  # contract_substitution reads the reported wages
     log.info("wage of %s reported on dispatch %s by %s", month, dispatch.id, user.email)
     return report
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from matching.extensions import db
+from matching.fees import refresh_dispatches
 from matching.models import Charge, Dispatch, Grievance, Organisation, Trainee, User
 from matching.models._common import utcnow
 from matching.models.background import BackgroundTask
@@ -51,6 +52,7 @@ def demo_regions(app):
                                           {"group": code, "ratio": 0.55 + 0.2 * i,
                                            "flagged": 0.55 + 0.2 * i < 0.8, "too_few": False}
                                           for i, code in enumerate(sorted(provinces))]}}))
+    refresh_dispatches(d.id for d in dispatches)  # charges written here, not by the operations
     db.session.commit()
     department = db.session.scalar(sa.select(Organisation.province).join(
         User, User.organisation_id == Organisation.id).where(

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from werkzeug.datastructures import FileStorage
 
 from matching.extensions import db
+from matching.fees import refresh_dispatches
 from matching.models import Charge, StatusEvent
 from matching.operations.dispatch import add_document
 from tests.conftest import PASSWORD, open_dispatch
@@ -44,6 +45,7 @@ def _deployed_worker(make_org, make_trainee):
         Charge(dispatch_id=dispatch.id, kind="brokerage", amount=120_000, currency="JPY",
                paid_on=TODAY - timedelta(days=280), payer="worker", payee="Môi giới"),
     ])
+    refresh_dispatches([dispatch.id])  # written here, not through the operations
     db.session.commit()
     add_document(None, dispatch=dispatch, kind="passport", number="C1234567",
                  issued_on=TODAY - timedelta(days=900), expires_on=TODAY + timedelta(days=40),

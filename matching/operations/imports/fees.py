@@ -33,6 +33,7 @@ from flask_babel import force_locale
 from matching import access
 from matching.extensions import db
 from matching.fees.rates import NoRate, RateTable
+from matching.fees.store import refresh_dispatches
 from matching.i18n import _l
 from matching.labels import CHARGE_KIND_LABELS, PAYER_LABELS
 from matching.models import ALL_CHARGE_KINDS, PAYERS, Charge
@@ -125,6 +126,7 @@ def import_fees(rows, *, user=None, dry_run: bool = False,
                                       dispatch_id=values["dispatch_id"],
                                       **{k: values[k] for k in _CHARGE_FIELDS})
                                for _line, values in new)
+            refresh_dispatches({values["dispatch_id"] for _line, values in new})
         log.info("fee import by %s: %d rows, %d charges on %d dispatches",
                  getattr(user, "email", "CLI"), result.rows, result.created, result.updated)
     return result

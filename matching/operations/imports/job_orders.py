@@ -20,6 +20,7 @@ from flask_babel.speaklater import LazyString
 
 from matching import access
 from matching.extensions import db
+from matching.fees.store import job_order_dispatches, refresh_dispatches
 from matching.i18n import _l, fmt_yen
 from matching.models import JOB_STATUSES, VISA_TRACKS, JobOrder
 from matching.models._common import utcnow
@@ -406,3 +407,5 @@ def _write(parsed, existing, new_employers, columns, user_id: int | None) -> Non
             db.session.execute(sa.insert(JobOrder.__table__), inserts)
         if updates:
             db.session.execute(sa.update(JobOrder), updates)
+            # contract_substitution compares the contracts with the terms advertised.
+            refresh_dispatches(job_order_dispatches(row["id"] for row in updates))

@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from matching import access
 from matching.extensions import db
+from matching.fees.store import refresh_dispatches
 from matching.i18n import _l
 from matching.labels import STAGE_LABELS
 from matching.models import EXITS, STAGES, Dispatch, Document, JobOrder, StatusEvent, Trainee
@@ -272,6 +273,9 @@ def _write(moves: list[tuple], user) -> bool:
         with all_or_nothing():
             for _line, dispatch, stage, on, note in moves:
                 write_move(dispatch, stage, user, happened_on=on, note=note)
+            db.session.flush()
+            # The fee flags of every moved dispatch (and its trainee's others), at once.
+            refresh_dispatches(dispatch.id for _line, dispatch, _s, _on, _n in moves)
     except StaleDataError:
         return False  # rolled back
     return True

@@ -4,7 +4,8 @@ everything a user follows, and the exchange rates (admin).
 Who: the dispatch's agency (and admin) records payments and the contract; the department
 of the worker's province, the agency and admin read the ledger and its flags; the employer
 sees only what the worker paid in all (``access.can_read_ledger``). Every list is scoped by
-``access``; the flags and totals come from ``matching.fees`` in a fixed number of queries.
+``access``; the flags and totals are the rows ``matching.fees.store`` keeps with each write,
+read in a fixed number of queries.
 """
 
 import logging
@@ -18,8 +19,9 @@ from sqlalchemy.orm import selectinload
 
 from matching import access, fees
 from matching.extensions import db
-from matching.fees.checks import load_ledgers, run_checks
-from matching.fees.texts import title
+from matching.fees import store
+from matching.fees.rates import RateTable, yen
+from matching.fees.texts import TITLES
 from matching.labels import charge_kind_label
 from matching.models import Charge, Dispatch, ExchangeRate
 from matching.operations import fees as ops
@@ -44,24 +46,26 @@ SUMMARY_FLAGS = 5
 
 def fee_panel(dispatch: Dispatch) -> dict:
     """The fee section of a dispatch's page for the current user: the ledger, its flags and
-    totals, the contract and the forms (for whoever records them); for its employer only
-    the totals."""
+    totals (stored with each write, ``fees.store``), the contract and the forms (for whoever
+    records them); for its employer only the totals."""
     user = current_user
     stmt = sa.select(Dispatch).where(Dispatch.id == dispatch.id)
     readable = access.can_read_ledger(user, dispatch)
-    ledgers = load_ledgers(stmt)
-    panel = {"readable": readable, "totals": fees.worker_paid_totals(stmt, ledgers=ledgers),
+    panel = {"readable": readable, "totals": store.stored_totals(stmt),
              "survey": fees.survey_average(), "flags": [], "charges": [], "rates": {},
-             "can_record": False, "today": date.today()}
+             "amount_jpy": {}, "can_record": False, "today": date.today()}
     if not readable:
         return panel
-    panel["flags"] = run_checks(ledgers)
+    panel["flags"] = store.stored_flags(stmt)
     panel["charges"] = db.session.scalars(
         access.charges_select(user).where(Charge.dispatch_id == dispatch.id)
         .options(selectinload(Charge.receipt_document))
         .order_by(Charge.paid_on, Charge.created_at, Charge.id)).all()
-    panel["rates"] = {c.id: c.rate for facts in ledgers for c in facts.charges}
-    panel["amount_jpy"] = {c.id: c.amount_jpy for facts in ledgers for c in facts.charges}
+    table = RateTable.load()  # one small query; each charge's rate looked up in memory
+    for charge in panel["charges"]:
+        rate = panel["rates"][charge.id] = table.lookup(charge.currency, charge.paid_on)
+        panel["amount_jpy"][charge.id] = (
+            None if rate is None else yen(charge.amount, rate.rate))
     if access.can_record_charge(user, dispatch):
         panel["can_record"] = True
         panel["charge_form"] = ChargeForm(formdata=None)
@@ -74,26 +78,23 @@ def fee_panel(dispatch: Dispatch) -> dict:
 def fee_summary(province: str | None = None) -> dict:
     """The small panel of the department's pipeline and the agency's board: flags by rule,
     the first few, and what workers paid next to the survey average; ``province`` narrows
-    the admin's view."""
+    the admin's view. The stored flags and totals of the user's scope, a fixed number of
+    grouped queries whatever its size."""
     stmt = access.dispatches_select(current_user)
     if province:
         stmt = in_province(stmt, province)
-    ledgers = load_ledgers(stmt)
-    flags = run_checks(ledgers)
-    return {"flags": flags[:SUMMARY_FLAGS], "count": len(flags),
-            "by_rule": _by_rule(flags), "survey": fees.survey_average(),
-            "totals": fees.worker_paid_totals(stmt, ledgers=ledgers),
-            "by_agency": fees.worker_paid_totals(stmt, by="agency", ledgers=ledgers)
+    counts = store.flag_counts(stmt)
+    return {"flags": store.stored_flags(stmt, limit=SUMMARY_FLAGS),
+            "count": sum(counts.values()), "by_rule": _by_rule(counts),
+            "survey": fees.survey_average(), "totals": store.stored_totals(stmt),
+            "by_agency": store.stored_totals(stmt, by="agency")
             if current_user.role != "agency" else {}}
 
 
-def _by_rule(flags) -> list[tuple[str, str, int]]:
-    counts: dict[str, int] = {}
-    titles = {}
-    for flag in flags:
-        counts[flag.rule_id] = counts.get(flag.rule_id, 0) + 1
-        titles[flag.rule_id] = title(flag)
-    return [(rule, titles[rule], counts[rule]) for rule in fees.rule_ids() if rule in counts]
+def _by_rule(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(rule id, its title, how many) of the rules with a flag, in the table's order."""
+    return [(rule.id, TITLES.get(rule.check, rule.id), counts[rule.id])
+            for rule in fees.rules() if counts.get(rule.id)]
 
 
 # -- the flags of everything a user follows -------------------------------------------------------
@@ -103,7 +104,8 @@ def _by_rule(flags) -> list[tuple[str, str, int]]:
 @access.roles_required(*access.FEE_READERS)
 def index():
     """Every flag in the user's scope (a department: its province; an agency: its
-    dispatches), and what workers paid per agency and per province."""
+    dispatches), the first ``FLAGS_SHOWN`` listed, and what workers paid per agency and per
+    province: stored rows, counted and summed in SQL."""
     stmt = access.dispatches_select(current_user)
     form, chosen = None, None
     if current_user.role == "admin":
@@ -111,18 +113,18 @@ def index():
         chosen = form.chosen("province")
         if chosen:
             stmt = in_province(stmt, chosen)
-    ledgers = load_ledgers(stmt)
-    flags = run_checks(ledgers)
+    counts = store.flag_counts(stmt)
     rule = request.args.get("rule")
-    shown = [f for f in flags if f.rule_id == rule] if rule in fees.rule_ids() else flags
+    rule = rule if rule in fees.rule_ids() else None
+    shown = store.stored_flags(stmt, rule=rule, limit=FLAGS_SHOWN)
+    total = counts.get(rule, 0) if rule else sum(counts.values())
     return render_template(
-        "fees/index.html", form=form, flags=shown[:FLAGS_SHOWN], total=len(shown),
-        by_rule=_by_rule(flags), rule=rule if rule in fees.rule_ids() else None,
-        province=chosen, survey=fees.survey_average(),
-        totals=fees.worker_paid_totals(stmt, ledgers=ledgers),
-        by_agency=fees.worker_paid_totals(stmt, by="agency", ledgers=ledgers),
-        by_province=fees.worker_paid_totals(stmt, by="province", ledgers=ledgers),
-        agency_names={f.agency: f.agency_name for f in ledgers})
+        "fees/index.html", form=form, flags=shown, total=total,
+        by_rule=_by_rule(counts), rule=rule, province=chosen, survey=fees.survey_average(),
+        totals=store.stored_totals(stmt),
+        by_agency=store.stored_totals(stmt, by="agency"),
+        by_province=store.stored_totals(stmt, by="province"),
+        agency_names=store.agency_names(stmt))
 
 
 # -- one dispatch: payments and contract ---------------------------------------------------------

@@ -5,8 +5,8 @@ whatever the number of trainees, dispatches or provinces.
   dashboard's own);
 - days from registration to the first departure: one query of (province, registered,
   departed) per departed trainee, the medians taken here;
-- what workers paid and the flags: the fee checks' own ledgers (``fees.checks.load_ledgers``,
-  a fixed number of queries) through ``fees.worker_paid_totals`` and ``run_checks``;
+- what workers paid and the flags: the rows the fee checks store with each write
+  (``fees.store``), summed, counted and their medians taken in SQL (five queries);
 - grievances open and overdue: one grouped query;
 - the exposure ratio: the newest stored fairness report (one query), never computed here.
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from matching import access, fees
 from matching.extensions import db
-from matching.fees.checks import load_ledgers, run_checks
+from matching.fees import store
 from matching.models import Dispatch, Grievance, StatusEvent, Trainee
 from matching.operations.grievances import overdue_clause
 from matching.web.dispatch.queries import (
@@ -70,8 +70,9 @@ class Region:
     funnel: FunnelRow
     #: Days from registration to the first departure, one per departed trainee.
     days_to_departure: list[int] = field(default_factory=list)
-    #: What each worker with a recorded payment paid in all, in yen (one per trainee).
-    paid: list[int] = field(default_factory=list)
+    #: What the trainees with a recorded payment paid in all, in yen: how many, the sum,
+    #: the median per trainee.
+    paid: store.PaidByWorkers = field(default_factory=store.PaidByWorkers)
     totals: fees.Totals = field(default_factory=fees.Totals)
     flags: Counter = field(default_factory=Counter)
     grievances_open: int = 0
@@ -95,11 +96,15 @@ class Region:
 
     @property
     def median_paid(self) -> float | None:
-        return median(self.paid) if self.paid else None
+        return self.paid.median_jpy
 
     @property
     def paid_total(self) -> int:
-        return sum(self.paid)
+        return self.paid.total_jpy
+
+    @property
+    def paid_workers(self) -> int:
+        return self.paid.workers
 
     @property
     def flag_count(self) -> int:
@@ -132,17 +137,13 @@ def regional_picture(user, province: str | None = None) -> Picture:
     dispatches = access.dispatches_select(user)
     if province:
         dispatches = in_province(dispatches, province)
-    ledgers = load_ledgers(dispatches)
-    trainee_province = {facts.trainee_id: facts.province for facts in ledgers}
-    for trainee_id, totals in fees.worker_paid_totals(dispatches, by="trainee",
-                                                      ledgers=ledgers).items():
-        if totals.workers:
-            _region(regions, trainee_province[trainee_id]).paid.append(totals.paid_jpy)
-    for code, totals in fees.worker_paid_totals(dispatches, by="province",
-                                                ledgers=ledgers).items():
+    paid, paid_overall = store.paid_per_trainee(dispatches)
+    for code, figures in paid.items():
+        _region(regions, code).paid = figures
+    for code, totals in store.stored_totals(dispatches, by="province").items():
         _region(regions, code).totals = totals
-    for flag in run_checks(ledgers):
-        _region(regions, flag.facts.province).flags[flag.rule_id] += 1
+    for code, counts in store.flag_counts_by_province(dispatches).items():
+        _region(regions, code).flags.update(counts)
 
     for code, open_, overdue in _grievances(user, province):
         region = _region(regions, code)
@@ -154,7 +155,9 @@ def regional_picture(user, province: str | None = None) -> Picture:
             regions[code].exposure = exposure
 
     rows = list(regions.values())
-    return Picture(rows, _total(rows), fees.survey_average(), source)
+    total = _total(rows)
+    total.paid = paid_overall  # the median over every trainee, not a median of medians
+    return Picture(rows, total, fees.survey_average(), source)
 
 
 def _region(regions: dict[str, Region], code: str) -> Region:
@@ -243,7 +246,6 @@ def _total(rows: list[Region]) -> Region:
     totals = defaultdict(int)
     for r in rows:
         total.days_to_departure.extend(r.days_to_departure)
-        total.paid.extend(r.paid)
         total.flags.update(r.flags)
         total.grievances_open += r.grievances_open
         total.grievances_overdue += r.grievances_overdue

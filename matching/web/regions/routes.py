@@ -88,7 +88,7 @@ def csv_row(region: Region, survey_jpy: int, locale: str) -> list[str]:
               province_name(region.province, locale) if region.province else "",
               *(region.count(step) for step in STEPS),
               *(region.rate(step) for step in RATE_OF), region.rate("conversion"),
-              region.median_days, len(region.days_to_departure), len(region.paid),
+              region.median_days, len(region.days_to_departure), region.paid_workers,
               region.median_paid, region.paid_total, region.totals.costs_jpy,
               region.totals.fees_jpy, survey_jpy, region.flag_count,
               *(region.flags.get(rule, 0) for rule in fees.rule_ids()),

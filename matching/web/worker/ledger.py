@@ -1,12 +1,12 @@
 """The fee ledger on the worker's page: the one place this page reads ``matching.fees``
 (issue 13 §1–2, built with the ledger): the worker's charges, the flags of the checks and
-what they paid in all, next to the survey average."""
+what they paid in all, next to the survey average (the rows ``fees.store`` keeps)."""
 
 from dataclasses import dataclass, field
 
 from matching import access, fees
 from matching.extensions import db
-from matching.fees import texts
+from matching.fees import store, texts
 
 
 @dataclass
@@ -22,8 +22,8 @@ def worker_ledger(user) -> WorkerLedger:
     dispatches = access.own_dispatches_select(user)
     charges = list(db.session.scalars(access.own_charges_select(user)))
     flags = [(flag.facts.dispatch_id, texts.title(flag), str(texts.explanation(flag)),
-              flag.rule.source()) for flag in fees.flags(dispatches)]
-    totals = fees.worker_paid_totals(dispatches)
+              flag.rule.source()) for flag in store.stored_flags(dispatches)]
+    totals = store.stored_totals(dispatches)
     return WorkerLedger(charges=charges, flags=flags, totals=totals)
 
 
