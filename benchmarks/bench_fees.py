@@ -1,14 +1,21 @@
-"""``fees check`` over a province: the checks are set-based, so the queries stay fixed.
+"""The fee panels read the flags and totals stored per dispatch; the checks run only on
+what a write changed (and in ``fees check``, the audit, and ``fees rebuild``).
 
     .venv/bin/python -m benchmarks.bench_fees [--sizes 100 1000 10000] [--charges 6]
 
 For each size: a temporary SQLite database built by the migrations, one province's
 dispatches (a quarter of them at ``contracted`` with a signed contract, the rest selected
 long ago), ``charges`` payments each (VND and JPY, worker-paid costs, service fees over and
-under the cap, the odd brokerage and deposit) and a year of daily VND rates. Prints, per
-size: the SQL statements ``fees.flags`` ran (the same for every size), the seconds it took
-(median of 3), the flags found and the rows per second; then the same for
-``worker_paid_totals`` by agency.
+under the cap, the odd brokerage and deposit) and a year of daily VND rates, then
+``fees.store.rebuild`` (timed: the upgrade's ``fees rebuild``). Prints, per size, the
+seconds (median of 3) and SQL statements of:
+
+- the pipeline's panel (``fee_summary``: counts by rule, the first five flags, totals,
+  totals per agency) and the ``/fees/`` page's figures (counts, the first 500 flags, totals
+  per agency and per province), read from the stored rows;
+- one write's refresh: a payment recorded through ``operations.fees.record_charge``
+  (its dispatch's checks and stored rows, in its transaction; rolled back after);
+- the live audit, ``fees.flags`` over the province (``fees check``), for comparison.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from flask_migrate import upgrade
 
 from matching import create_app, fees
 from matching.extensions import db
+from matching.fees import store
 from matching.models import (
     Charge,
     Dispatch,
@@ -117,13 +125,44 @@ def measure(function, runs: int = 3):
     return statistics.median(times), statements[0], result
 
 
+def summary_view(stmt):
+    """What ``web.fees.routes.fee_summary`` reads (the department's pipeline panel)."""
+    counts = store.flag_counts(stmt)
+    return (counts, store.stored_flags(stmt, limit=5), store.stored_totals(stmt),
+            store.stored_totals(stmt, by="agency"))
+
+
+def index_view(stmt):
+    """What the ``/fees/`` page reads."""
+    counts = store.flag_counts(stmt)
+    return (counts, store.stored_flags(stmt, limit=500), store.stored_totals(stmt),
+            store.stored_totals(stmt, by="agency"), store.stored_totals(stmt, by="province"),
+            store.agency_names(stmt))
+
+
+def one_write(rng):
+    """Record one payment on a random dispatch (its stored rows recomputed), then undo."""
+    from matching.operations.fees import record_charge
+
+    def run():
+        dispatch = db.session.get(Dispatch, 2**33 + rng.randrange(count_dispatches()))
+        record_charge(None, dispatch, kind="brokerage", amount=5_000_000, currency="VND",
+                      paid_on=TODAY - timedelta(days=3), payer="worker")
+        db.session.rollback()
+    return run
+
+
+def count_dispatches() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Dispatch))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--charges", type=int, default=6)
     args = parser.parse_args()
-    print(f"{'dispatches':>10} {'charges':>8} {'queries':>8} {'flags s':>8} {'flags':>7} "
-          f"{'dispatches/s':>12} {'totals s':>9}")
+    print(f"{'dispatches':>10} {'charges':>8} {'rebuild s':>9} {'panel s':>8} {'q':>3} "
+          f"{'/fees/ s':>8} {'q':>3} {'write s':>8} {'q':>3} {'flags':>6} {'live s':>7}")
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.sqlite'}"
@@ -132,13 +171,20 @@ def main() -> None:
             with app.app_context(), app.test_request_context():
                 upgrade()
                 build(size, args.charges)
+                started = time.perf_counter()
+                store.rebuild()
+                db.session.commit()
+                rebuild_s = time.perf_counter() - started
                 province = sa.select(Dispatch).where(Dispatch.trainee_id.in_(
                     sa.select(Trainee.id).where(Trainee.province == "nghe-an")))
-                seconds, queries, found = measure(lambda stmt=province: fees.flags(stmt))
-                totals_s, _q, _t = measure(
-                    lambda stmt=province: fees.worker_paid_totals(stmt, by="agency"))
-                print(f"{size:>10} {size * args.charges:>8} {queries:>8} {seconds:>8.3f} "
-                      f"{len(found):>7} {size / seconds:>12,.0f} {totals_s:>9.3f}")
+                panel_s, panel_q, _p = measure(lambda stmt=province: summary_view(stmt))
+                index_s, index_q, found = measure(lambda stmt=province: index_view(stmt))
+                write_s, write_q, _w = measure(one_write(random.Random(size)), runs=5)
+                live_s, _q, live = measure(lambda stmt=province: fees.flags(stmt), runs=1)
+                assert sum(found[0].values()) == len(live)
+                print(f"{size:>10} {size * args.charges:>8} {rebuild_s:>9.2f} "
+                      f"{panel_s:>8.3f} {panel_q:>3} {index_s:>8.3f} {index_q:>3} "
+                      f"{write_s:>8.3f} {write_q:>3} {len(live):>6} {live_s:>7.2f}")
                 db.session.remove()
                 db.engine.dispose()
 
