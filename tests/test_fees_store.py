@@ -229,6 +229,42 @@ def test_rebuild_recomputes_every_dispatch(world, runner):
     assert [f.rule_id for f in store.stored_flags(sa.select(Dispatch))] == ["deposit_charged"]
 
 
+def test_the_imports_recompute_what_they_change(world):
+    from matching.operations.imports.fees import import_fees
+    from matching.operations.imports.job_orders import import_job_orders
+    from matching.operations.imports.statuses import import_statuses
+
+    trainee, job = world["trainees"][0], world["jobs"][0]
+    dispatch = dispatch_ops.create_dispatch(job, trainee, None,
+                                            today=TODAY - timedelta(days=30))
+    db.session.commit()
+    keys = {"trainee_external_id": trainee.external_id,
+            "job_order_external_id": job.external_id}
+    # A status import: the move to contracted prefills the contract at ¥200,000.
+    assert import_statuses([dict(keys, stage="contracted")]).ok
+    db.session.commit()
+    assert db.session.get(Dispatch, dispatch.id).contract_wage_jpy == 200_000
+    # A fee import: a brokerage paid by the worker.
+    assert import_fees([dict(keys, kind="brokerage", amount="20000", currency="JPY",
+                             paid_on=(TODAY - timedelta(days=2)).isoformat(), payer="worker",
+                             payee="Broker", receipt_no="", note="")]).ok
+    db.session.commit()
+
+    def stored_rules():
+        return {f.rule_id for f in store.stored_flags(sa.select(Dispatch))}
+
+    assert stored_rules() == {"brokerage_charged"}
+    # A job-order import advertises more than the contract: a substitution.
+    employer = world["employers"][0]
+    assert import_job_orders([{
+        "external_id": job.external_id, "employer": employer.name, "title": "Welder",
+        "field": "construction", "min_japanese_level": "N4", "headcount": "1",
+        "visa_track": "TITP", "monthly_salary_jpy": "250000"}]).ok
+    db.session.commit()
+    assert stored_rules() == {"brokerage_charged", "contract_substitution"}
+    assert_stored_is_live()
+
+
 # -- the pages read the stored rows ------------------------------------------------------------
 
 
@@ -308,3 +344,23 @@ def test_the_fee_index_counts_every_flag_and_lists_the_first(client, login, page
     assert html.count('data-rule="brokerage_charged"') == 2
     assert "The first 2 of 3 flags are shown" in html
     assert "Brokerage paid by the worker (3)" in html
+
+
+def test_the_dispatch_page_and_the_workers_page_read_stored_rows(client, login, pages,
+                                                                 monkeypatch):
+    world, users = pages
+    [dispatch] = _grow(world, 1)
+
+    def forbidden(*_args, **_kwargs):
+        raise AssertionError("a page checked the ledgers live")
+
+    for module in ("matching.fees.checks", "matching.fees.store", "matching.fees"):
+        monkeypatch.setattr(f"{module}.load_ledgers", forbidden)
+    login(users["admin"])
+    html = client.get(f"/dispatch/{dispatch.id}").get_data(as_text=True)
+    assert 'data-rule="brokerage_charged"' in html
+    assert "Paid by the worker: ¥80,000" in html
+    client.post("/auth/logout")
+    login(make_worker(dispatch.trainee))
+    html = client.get("/me/").get_data(as_text=True)
+    assert "fee-flag" in html
