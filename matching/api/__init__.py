@@ -55,9 +55,9 @@ class ProblemApi(Api):
     """flask-smorest's ``Api`` whose errors are problem documents (``problems``), and whose
     docs page is ours (the stock pages load scripts from a CDN, inline).
 
-    The resources' documentation is written into the OpenAPI document when the document
-    is first read (``spec``), not when the application starts: describing every operation
-    costs about as much as the rest of ``create_app``, and most processes (workers, the
+    The error responses and the resources' operations are written into the OpenAPI
+    document when it is first read (``spec``), not when the application starts: describing
+    them costs more than the rest of ``create_app``, and most processes (workers, the
     command line, each test's application) never serve the document."""
 
     ERROR_SCHEMA = ProblemSchema
@@ -70,10 +70,8 @@ class ProblemApi(Api):
         if spec is not None and self.__dict__.get("_pending_docs"):
             with self._documenting:  # two first readers at once: one writes, both see all
                 pending, self._pending_docs = self._pending_docs, []
-                for blp, name, parameters in pending:
-                    blp.register_views_in_doc(self, self._app, spec, name=name,
-                                              parameters=parameters)
-                    spec.tag({"name": name, "description": blp.description})
+                for write in pending:
+                    write(spec)
         return spec
 
     @spec.setter
@@ -87,29 +85,40 @@ class ProblemApi(Api):
         name = options.get("name", blp.name)
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, **options)
-        self._pending_docs.append((blp, name, parameters))
+
+        def write(spec) -> None:
+            blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+
+        self._pending_docs.append(write)
 
     def _register_error_handlers(self):
         """None here: ``matching.web.errors`` answers API paths with problem documents."""
 
     def _register_responses(self):
-        import http
-
-        for status in http.HTTPStatus:
-            response = {"description": status.phrase}
-            if status >= 400:
-                response["schema"] = self.ERROR_SCHEMA
-                prepare_response(response, self.spec, MEDIA_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, MEDIA_TYPE)
-        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+        """Every status as a reusable response, the errors as problem documents (written
+        first when the document is read, before the operations that refer to them)."""
+        self._pending_docs.insert(0, _write_responses)
 
     def _register_doc_blueprint(self):
         docs = Blueprint("api_docs", __name__, url_prefix=API_PREFIX)
         docs.add_url_rule("/openapi.json", endpoint="openapi_json", view_func=self._openapi_json)
         docs.add_url_rule("/docs", endpoint="docs", view_func=_docs_page)
         self._app.register_blueprint(docs)
+
+
+def _write_responses(spec) -> None:
+    import http
+
+    for status in http.HTTPStatus:
+        response = {"description": status.phrase}
+        if status >= 400:
+            response["schema"] = ProblemApi.ERROR_SCHEMA
+            prepare_response(response, spec, MEDIA_TYPE)
+        spec.components.response(status.name, response, lazy=True)
+    response = {"description": "A problem (RFC 9457)", "schema": ProblemApi.ERROR_SCHEMA}
+    prepare_response(response, spec, MEDIA_TYPE)
+    spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def _docs_page():
