@@ -196,6 +196,34 @@ def test_a_wait_is_flagged_from_its_181st_day_without_a_daily_recompute(world):
     assert store.stored_flags(stmt, today=later) == []
 
 
+def test_a_refund_is_due_from_the_31st_day_after_an_early_return(world):
+    trainee, job = world["trainees"][0], world["jobs"][0]
+    start = TODAY - timedelta(days=400)
+    dispatch = dispatch_ops.create_dispatch(job, trainee, None, today=start)
+    fee_ops.record_charge(None, dispatch, kind="service_fee", payer="worker", amount=300_000,
+                          currency="JPY", paid_on=start + timedelta(days=20))
+    for n, stage in enumerate(("contracted", "training", "coe_applied", "coe_issued",
+                               "visa_applied", "visa_issued", "departed", "deployed")):
+        dispatch_ops.move_dispatch(dispatch, stage, None, expected_version=dispatch.version,
+                                   happened_on=start + timedelta(days=10 + n))
+    dispatch_ops.move_dispatch(dispatch, "early_return", None,
+                               expected_version=dispatch.version,
+                               happened_on=TODAY - timedelta(days=10))
+    db.session.commit()
+    stmt = sa.select(Dispatch)
+    row = db.session.scalar(sa.select(FeeFlag).where(FeeFlag.rule_id == "refund_due"))
+    assert row.active_from == TODAY + timedelta(days=21)
+    assert "refund_due" not in store.flag_counts(stmt)
+    assert store.flag_counts(stmt, today=TODAY + timedelta(days=21))["refund_due"] == 1
+    assert_stored_is_live()
+    # The refund paid in time: gone.
+    fee_ops.record_charge(None, dispatch, kind="service_fee_refund", payer="agency",
+                          amount=300_000, currency="JPY", paid_on=TODAY)
+    db.session.commit()
+    assert "refund_due" not in store.flag_counts(stmt, today=TODAY + timedelta(days=60))
+    assert_stored_is_live()
+
+
 def test_a_rate_change_recomputes_only_the_payments_it_converts(world):
     trainees, job = world["trainees"], world["jobs"][0]
     before = dispatch_ops.create_dispatch(job, trainees[0], None, today=TODAY)
