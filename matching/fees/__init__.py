@@ -2,14 +2,15 @@
 
 What other features call (the worker's page, grievances, the regional dashboard):
 
-- ``flags(stmt)``: every flag of the dispatches a ``Select`` of ``Dispatch`` names (scope
-  it with ``matching.access.dispatches_select(user)`` first); ``flags_for_dispatch(d)``;
-- ``worker_paid_totals(stmt, by=...)``: what workers paid, in yen, per dispatch, trainee,
-  agency or province (or in all), next to ``survey_average()``;
-- ``register_wage_source(fn)``: the wages workers report, for ``contract_substitution``;
+- ``store.stored_flags(stmt)``, ``store.flag_counts(stmt)``, ``store.stored_totals(stmt,
+  by=...)``: the flags and what workers paid, as stored per dispatch, for the dispatches a
+  ``Select`` of ``Dispatch`` names (scope it with ``matching.access.dispatches_select(user)``
+  first): what every page reads;
 - ``refresh_dispatches(ids)``: every write that changes a ledger's facts calls it, in its
-  transaction; the pages read the stored rows (``store``: ``stored_flags``, ``flag_counts``,
-  ``stored_totals``...), ``flags`` and ``worker_paid_totals`` check live (the CLI's audit).
+  transaction (``rebuild()``: every dispatch, ``fees rebuild``);
+- ``flags(stmt)``, ``flags_for_dispatch(d)``, ``worker_paid_totals(stmt, by=...)``: the
+  same checked live (``fees check``, the audit), next to ``survey_average()``;
+- ``register_wage_source(fn)``: the wages workers report, for ``contract_substitution``.
 
 Each runs a fixed number of queries, whatever the number of dispatches. The rules are data
 (``data/rules.json``, ``rules``); the checks are ``checks``; writes are
