@@ -38,7 +38,8 @@ instance/config.py:
 
 serve:
 	@echo "Open http://$(HOST):$(PORT) and log in as admin@demo.example, nghe-an@demo.example,"
-	@echo "sakura@demo.example or hoasen@demo.example (every demo password: demo-password)."
+	@echo "sakura@demo.example, hoasen@demo.example or worker@demo.example (a worker's own page;"
+	@echo "every demo password: demo-password)."
 	SESSION_COOKIE_SECURE=0 REMEMBER_COOKIE_SECURE=0 $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Plain HTTP on 127.0.0.1, so the Secure cookie flag is switched off for this local run only.

@@ -426,3 +426,43 @@ def test_a_selection_made_on_the_site_is_left_to_its_agency(runner):
     assert (report.dispatches_created, report.moves) == (0, 0)
     assert dispatch_for(job, trainee).stage == "selected"
     assert _counts()["StatusEvent"] == events
+
+
+def test_the_demo_ledgers_show_each_problem_and_the_worker_sees_their_own(seeded, runner,
+                                                                          app):
+    """A department opening the demo sees the fee ledger working: lawful costs on every
+    contracted worker, one of each problem the checks exist for, and a worker who can log
+    in, see what they paid and what was flagged, and follow their complaint."""
+    import json
+
+    from matching.models import Charge, Grievance
+    from matching.operations.demo_fees import PROBLEMS, WORKER_EMAIL
+
+    charges = db.session.scalars(sa.select(Charge)).all()
+    kinds = Counter(c.kind for c in charges)
+    assert kinds["service_fee"] >= 10 and kinds["training"] == kinds["service_fee"]
+    assert all(c.payer == "worker" and c.receipt_no for c in charges)
+    report = runner.invoke(args=["fees", "check", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    rules = Counter(flag["rule"] for flag in json.loads(report.output))
+    assert len(PROBLEMS) == 4
+    for rule in ("brokerage_charged", "service_fee_over_cap", "deposit_charged",
+                 "service_fee_before_contract"):
+        assert rules[rule] == 1, rules
+
+    worker = db.session.scalar(sa.select(User).where(User.email == WORKER_EMAIL))
+    assert worker.role == "worker" and worker.trainee_id is not None
+    grievance = db.session.scalar(sa.select(Grievance))
+    assert grievance.trainee_id == worker.trainee_id and grievance.category == "fees"
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": WORKER_EMAIL,
+                                                "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    page = client.get("/me/", headers={"Accept-Language": "vi"}).get_data(as_text=True)
+    assert "30.000.000" in page  # the brokerage fee they paid, as a Vietnamese reads it
+    assert "môi giới" in page  # and its flag
+    assert client.get(f"/me/grievances/{grievance.id}").status_code == 200
+
+    again = _seed(runner)
+    assert "fee ledgers: 0 payments recorded on 0 dispatches" in again.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Charge)) == len(charges)

@@ -28,6 +28,8 @@ def demo_seed(count):
                f"decisions: {report.decisions_created} created")
     click.echo(f"dispatches: {report.dispatches_created} created; "
                f"stage moves: {report.moves}")
+    click.echo(f"fee ledgers: {report.charges_created} payments recorded on "
+               f"{report.ledgers_created} dispatches")
     click.echo("demo accounts:")
     for email, role, org_name in report.accounts:
         click.echo(f"  {email:28} {role:11} {org_name}")

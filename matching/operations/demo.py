@@ -28,8 +28,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from matching.extensions import db
-from matching.models import Organisation, User
+from matching.models import Organisation, Trainee, User
 from matching.operations.accounts import AccountError, create_user, save_organisation
+from matching.operations.demo_fees import WORKER_EMAIL, seed_fees
 from matching.operations.demo_pipeline import DemoPipelineError, seed_pipeline
 from matching.operations.imports.decisions import import_decisions
 from matching.operations.imports.job_orders import import_job_orders
@@ -143,7 +144,10 @@ class SeedReport:
     #: Dispatches opened for the selected workers, and stage moves made on them.
     dispatches_created: int = 0
     moves: int = 0
-    #: Every demo account: (e-mail, role, organisation name).
+    #: Payments recorded on the demo workers' ledgers, on how many dispatches.
+    charges_created: int = 0
+    ledgers_created: int = 0
+    #: Every demo account: (e-mail, role, organisation name; the worker's own name).
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -191,6 +195,13 @@ def seed_demo(trainees: int = 300) -> SeedReport:
     except DemoPipelineError as exc:
         raise DemoError(str(exc)) from exc
     report.dispatches_created, report.moves = pipeline.dispatches_created, pipeline.moves
+    fees = seed_fees(DEMO_PASSWORD, DEMO_SEED)
+    report.charges_created, report.ledgers_created = fees.charges, fees.dispatches
+    worker_name = db.session.scalar(
+        sa.select(Trainee.full_name).join(User, User.trainee_id == Trainee.id)
+        .where(User.email == WORKER_EMAIL))
+    if worker_name is not None:
+        report.accounts.append((WORKER_EMAIL, "worker", worker_name))
     log.info("demo seed: %s", report)
     return report
 
