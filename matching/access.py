@@ -467,6 +467,11 @@ def get_own_document_or_404(user, document_id: int) -> Document:
     return one_or_404(own_documents_select(user).where(Document.id == document_id))
 
 
+def get_own_charge_or_404(user, charge_id: int) -> Charge:
+    """One payment of a worker's own ledger (its receipt is theirs to download)."""
+    return one_or_404(own_charges_select(user).where(Charge.id == charge_id))
+
+
 def can_manage_worker_account(user, trainee: Trainee) -> bool:
     """Invite a trainee to their worker account, revoke it: the department of the
     trainee's province (its registrar), or admin."""

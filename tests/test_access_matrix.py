@@ -266,6 +266,8 @@ MATRIX = [
     ("worker.report_wage", "POST", "/me/wages", _worker(REDIRECT)),
     ("worker.document_file", "GET", "/me/documents/{document}", _worker()),
     ("worker.document_file", "GET", "/me/documents/{other_document}", _worker(NOT_FOUND)),
+    ("worker.receipt", "GET", "/me/charges/{charge}/receipt", _worker()),
+    ("worker.receipt", "GET", "/me/charges/{foreign_charge}/receipt", _worker(NOT_FOUND)),
     ("worker.new_grievance", "GET", "/me/grievances/new", _worker()),
     ("worker.correction", "GET", "/me/correction", _worker()),
     ("worker.grievance", "GET", "/me/grievances/{grievance}", _worker()),
@@ -311,13 +313,14 @@ def world(make_user, make_trainee, make_org):
     db.session.add(job)
     db.session.commit()
     dispatch, foreign, document = _dispatches(job, users, make_org, make_trainee)
-    charge = _charge(dispatch)
+    charge, foreign_charge = _charge(dispatch), _charge(foreign)
     users["worker"], grievances, other_document = _workers(dispatch, foreign)
     ids = {"trainee": trainee.id, "cert": cert.id, "org": department.organisation_id,
            "user": department.id, "job": job.id, "dispatch": dispatch.id,
            "foreign_dispatch": foreign.id, "document": document.id,
            "foreign_job": foreign.job_order_id,
            "candidate": candidate_ref(job.id, trainee.id), "charge": charge.id,
+           "foreign_charge": foreign_charge.id,
            "grievance": grievances[0].id, "foreign_grievance": grievances[1].id,
            "other_document": other_document.id}
     ids["task"] = _finished_task(department)

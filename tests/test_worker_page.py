@@ -182,3 +182,27 @@ def test_the_worker_page_takes_a_fixed_number_of_queries(client, login, count_qu
     with count_queries() as n:
         assert client.get("/me/").status_code == 200
     assert n[0] <= 30
+
+
+def test_the_worker_downloads_the_receipts_of_their_own_payments(client, login, mine, theirs):
+    """What the agency stored as proof of a payment is the worker's proof too."""
+    from matching.operations.fees import record_charge
+
+    worker, _trainee, dispatch, _passport = mine
+    _other, _other_trainee, other_dispatch, _document, _grievance = theirs
+    own = record_charge(None, dispatch, kind="medical", amount=12_000, currency="JPY",
+                        paid_on=TODAY - timedelta(days=150), payer="worker",
+                        receipt_no="BV-12", upload=_pdf("medical.pdf"))
+    other = record_charge(None, other_dispatch, kind="medical", amount=9_000,
+                          currency="JPY", paid_on=TODAY - timedelta(days=20), payer="worker",
+                          upload=_pdf("their-receipt.pdf"))
+    db.session.commit()
+    login(worker)
+    page = client.get("/me/", headers={"Accept-Language": "vi"}).get_data(as_text=True)
+    assert f"/me/charges/{own.id}/receipt" in page and "xem biên lai" in page
+    answer = client.get(f"/me/charges/{own.id}/receipt")
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF")
+    assert "no-store" in answer.headers.get("Cache-Control", "")
+    assert client.get(f"/me/charges/{other.id}/receipt").status_code == 404
+    without_file = db.session.scalar(sa.select(Charge.id).where(Charge.receipt_no == "R-77"))
+    assert client.get(f"/me/charges/{without_file}/receipt").status_code == 404

@@ -10,7 +10,7 @@ import logging
 from datetime import date
 
 from babel.dates import format_skeleton
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -120,6 +120,17 @@ def document_file(document_id: int):
     document = access.get_own_document_or_404(current_user, document_id)
     log.info("document %s downloaded by its worker %s", document.id, current_user.email)
     return stored_file(document, f"document-{document.id}")
+
+
+@bp.route("/charges/<bigid:charge_id>/receipt")
+@access.roles_required(*access.WORKERS)
+def receipt(charge_id: int):
+    """The receipt's file of one of the worker's own payments (as the agency stored it)."""
+    charge = access.get_own_charge_or_404(current_user, charge_id)
+    if charge.receipt_document is None:
+        abort(404)
+    log.info("receipt of charge %s downloaded by its worker %s", charge.id, current_user.email)
+    return stored_file(charge.receipt_document, f"receipt-{charge.id}")
 
 
 def _file(form: GrievanceForm | CorrectionForm, **values):
