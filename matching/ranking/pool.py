@@ -56,6 +56,11 @@ _lock = threading.Lock()
 _building = threading.Lock()
 #: How long a thread waits for another's build before building on its own.
 BUILD_WAIT_SECONDS = 30.0
+#: ``{database: {version: (previous version, ids changed since it)}}``: what each refresh
+#: of this process brought in, so that a ranking of an older version can tell whether the
+#: change concerns it (``changed_between``). The last ``CHANGES_KEPT`` steps are kept.
+_changes: dict[str, dict[int, tuple[int, np.ndarray]]] = {}
+CHANGES_KEPT = 256
 
 
 # -- cache ----------------------------------------------------------------------------------
@@ -84,6 +89,7 @@ def clear_memory_cache() -> None:
     """Forget the pools kept in this process (the disk cache stays)."""
     with _lock:
         _memory.clear()
+        _changes.clear()
 
 
 def _database() -> str:
@@ -124,7 +130,9 @@ def _bring_up_to(database: str, held: tuple[int, Pool] | None, version: int,
     to disk); kept in memory."""
     pool = None
     if held is not None and full_since <= held[0] < version:
-        pool = refresh(held[1], held[0])
+        pool, changed = _refresh(held[1], held[0])
+        if pool is not None:
+            _note_changes(database, held[0], version, changed)
     if pool is None:
         pool = _from_disk(version, full_since)
     if pool is None:
@@ -168,22 +176,55 @@ def _from_disk(version: int, full_since: int) -> Pool | None:
     return None
 
 
+def _note_changes(database: str, since: int, version: int, changed: np.ndarray) -> None:
+    with _lock:
+        steps = _changes.setdefault(database, {})
+        steps[version] = (since, changed)
+        for old in sorted(steps)[:-CHANGES_KEPT]:
+            del steps[old]
+
+
+def changed_between(since: int, version: int) -> np.ndarray | None:
+    """Ids of the trainees that changed after registry version ``since`` up to ``version``
+    (perhaps a few more), as this process's refreshes read them; None when it cannot tell
+    (a full rebuild or a start from disk in between, or too long ago)."""
+    if since == version:
+        return np.empty(0, dtype=np.int64)
+    with _lock:
+        steps = dict(_changes.get(_database(), {}))
+    parts, at = [], version
+    while at > since:
+        step = steps.get(at)
+        if step is None:
+            return None
+        at, changed = step
+        parts.append(changed)
+    if at != since:
+        return None
+    return np.unique(np.concatenate(parts))
+
+
 def refresh(pool: Pool, since: int) -> Pool | None:
     """``pool`` with the trainees changed after version ``since`` replaced by what they
     are now (gone when no longer eligible); None when a full rebuild is cheaper.
 
     Reads the changed rows only (an index range on ``trainees.registry_version``).
     """
+    return _refresh(pool, since)[0]
+
+
+def _refresh(pool: Pool, since: int) -> tuple[Pool | None, np.ndarray]:
+    """``refresh``, and the ids of the trainees it read as changed."""
     limit = max(MAX_DELTA, len(pool) // 10) if len(pool) else MAX_DELTA
     changed = db.session.scalars(sa.select(Trainee.id).where(
         Trainee.registry_version > since).limit(limit + 1)).all()
-    if len(changed) > limit:
-        return None
-    if not changed:
-        return pool
     changed_ids = np.array(sorted(changed), dtype=np.int64)
+    if len(changed) > limit:
+        return None, changed_ids
+    if not changed:
+        return pool, changed_ids
     added = build_pool(sa.and_(Trainee.id.in_(changed_ids.tolist()), eligible()))
-    return merge_pools(pool, changed_ids, added)
+    return merge_pools(pool, changed_ids, added), changed_ids
 
 
 def merge_pools(pool: Pool, removed_ids: np.ndarray, added: Pool) -> Pool:

@@ -224,6 +224,57 @@ def rank_job(job_order: JobOrder, top: int = 50, pool: Pool | None = None,
     return out
 
 
+@dataclass(frozen=True)
+class TopGuard:
+    """What decides whether a ranking's top ``k`` still stands after some trainees change:
+    the top's trainee ids (sorted) and the ``k``-th (score, id), None when fewer than
+    ``k`` were ranked (then anyone new meeting the requirements joins the top)."""
+
+    ids: np.ndarray
+    cut: tuple[float, int] | None
+
+
+#: Scores within this of the cut count as reaching it: a score computed on a few rows may
+#: differ from the same row's in the whole pool in the last bit.
+CUT_MARGIN = 1e-4
+
+
+def top_guard(job_order: JobOrder, k: int, pool: Pool, model: ModelChoice, *,
+              requirements: bool = True) -> TopGuard:
+    """The guard of ``job_order``'s top ``k`` over ``pool`` (as ``rank_job`` ranks it)."""
+    spec = job_for(job_order)
+    meets = requirements_mask(pool, spec) if requirements and spec.has_requirements else None
+    ranked = rank_pool(model.model, pool, spec, k=k, mask=meets)
+    cut = (float(ranked.scores[-1]), int(ranked.ids[-1])) if len(ranked.ids) >= k else None
+    return TopGuard(np.sort(ranked.ids), cut)
+
+
+def top_stands(guard: TopGuard, job_order: JobOrder, pool: Pool, model: ModelChoice,
+               changed_ids: np.ndarray, *, requirements: bool = True) -> bool:
+    """Whether the top ``guard`` was taken of, over an older pool, is still ``pool``'s top
+    when only the trainees ``changed_ids`` changed since (same job order and model): none
+    of them was in it, and none of them, as they are now, would enter it. Scores only the
+    changed trainees (a few rows), never the pool."""
+    if not len(changed_ids):
+        return True
+    if np.isin(changed_ids, guard.ids).any():
+        return False
+    rows = pool.rows_for(changed_ids)
+    rows = rows[rows >= 0]
+    if not len(rows):
+        return True  # they left the pool, and were not in the top
+    spec = job_for(job_order)
+    part = pool.subset(rows)
+    meets = (requirements_mask(part, spec) if requirements and spec.has_requirements
+             else np.ones(len(part), dtype=bool))
+    if guard.cut is None:
+        return not meets.any()
+    scores = model.model.for_job(spec).score(job_features(part, spec)).astype(np.float64)
+    # At the cut or near it (a tie goes by id): counted as entering, to be safe.
+    reach = scores >= guard.cut[0] - CUT_MARGIN
+    return not (meets & reach).any()
+
+
 def rank_one(job_order: JobOrder, trainee_id: int, pool: Pool | None = None,
              model: ModelChoice | None = None) -> dict | None:
     """One candidate's ranking item (``rank_job`` shape) without ranking the top k.

@@ -30,8 +30,16 @@ from matching.models import Decision, JobOrder, Trainee
 from matching.operations import decisions as decision_ops
 from matching.operations import impressions as impression_ops
 from matching.operations.decisions import DecisionError, HeadcountReached
-from matching.ranking.pool import held_version, load_pool
-from matching.ranking.service import candidate_counts, current_model, rank_job, rank_one
+from matching.ranking.pool import changed_between, held_version, load_pool
+from matching.ranking.service import (
+    TopGuard,
+    candidate_counts,
+    current_model,
+    rank_job,
+    rank_one,
+    top_guard,
+    top_stands,
+)
 from matching.references import candidate_ref
 from matching.validation import age_on
 from matching.web.downloads import pdf_response, rirekisho_filename
@@ -112,16 +120,42 @@ class CandidateReview:
 
     def _ranked(self, offset: int, limit: int) -> tuple[list[dict], set[int]]:
         # Ranking the top offset + limit is cheap: the pool's feature block is cached
-        # (DESIGN §5).
+        # (DESIGN §5). Kept with the guard of that top, a page survives registrations
+        # that cannot move it (``card_cache.ranked``'s ``carry``).
+        top = offset + limit + self.counts.rejected_hidden
+
+        def compute() -> KeptPage:
+            return KeptPage(
+                rank_job(self.job, top=top, pool=self.pool, model=self.choice,
+                         offset=offset, skip=self.hidden,
+                         requirements=self.requirements)[:limit],
+                top_guard(self.job, top, self.pool, self.choice,
+                          requirements=self.requirements))
+
         items = card_cache.ranked(
             "items", self.job, self.pool_version, self.choice.version,
-            (frozenset(self.hidden), self.requirements, offset, limit),
-            lambda: rank_job(self.job, top=offset + limit + self.counts.rejected_hidden,
-                             pool=self.pool, model=self.choice, offset=offset,
-                             skip=self.hidden, requirements=self.requirements)[:limit])
+            (frozenset(self.hidden), self.requirements, offset, limit), compute,
+            carry=self._still_on_top)
         revealed = access.revealed_among(self.user, [item["trainee_id"] for item in items],
                                          self.job, latest=self.decided)
         return items, revealed
+
+
+    def _still_on_top(self, kept: "KeptPage", since: int) -> bool:
+        """Whether a page kept for the pool of version ``since`` is this pool's page too."""
+        changed = changed_between(since, self.pool_version)
+        return changed is not None and top_stands(
+            kept.guard, self.job, self.pool, self.choice, changed,
+            requirements=self.requirements)
+
+
+class KeptPage(list):
+    """A page's ranked items as ``card_cache`` keeps them, with the guard of the top they
+    were cut from (``ranking.service.top_guard``)."""
+
+    def __init__(self, items: list[dict], guard: TopGuard):
+        super().__init__(items)
+        self.guard = guard
 
 
 @bp.route("/<int:job_id>/candidates")

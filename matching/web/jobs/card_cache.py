@@ -48,6 +48,8 @@ RANKINGS_KEPT = 2_000
 
 _cards: dict[tuple, str] = {}
 _rankings: dict[tuple, object] = {}
+#: The newest pool version each ranking was kept for, with what was kept (``carry``).
+_latest: dict[tuple, tuple[int, object]] = {}
 _lock = threading.Lock()
 
 
@@ -56,25 +58,47 @@ def clear() -> None:
     with _lock:
         _cards.clear()
         _rankings.clear()
+        _latest.clear()
 
 
 def ranked(what: str, job, pool_version: int | None, model_version: int | None,
-           options: tuple, compute: Callable[[], object]):
+           options: tuple, compute: Callable[[], object],
+           carry: Callable[[object, int], bool] | None = None):
     """``compute()`` (a ranking of ``job`` over the pool of ``pool_version``: counts or a
     page's items), from this process's cache while the pool, job order and model are the
-    same; items are handed out as copies of the kept dicts."""
+    same; items are handed out as copies of the kept dicts.
+
+    ``carry(kept, older_version)``, when given, says whether what was kept for an older
+    pool of the same job order, model and options is still the answer (the trainees
+    changed since cannot move it): then it is kept for this pool too, without ranking
+    again. A registration elsewhere in the registry thus costs a page the check of the
+    few changed trainees, not a new ranking of the pool."""
     if pool_version is None:
         return compute()
-    key = (what, job.id, job.updated_at, pool_version, model_version, options)
+    base = (what, job.id, job.updated_at, model_version, options)
+    key = (*base, pool_version)
     with _lock:
         kept = _rankings.get(key)
+        older = _latest.get(base)
+    if kept is None and carry is not None and older is not None \
+            and older[0] < pool_version and carry(older[1], older[0]):
+        kept = older[1]
+        _keep(base, key, pool_version, kept)
     if kept is None:
         kept = compute()
-        with _lock:
-            if len(_rankings) >= RANKINGS_KEPT:
-                _rankings.clear()
-            _rankings[key] = kept
+        _keep(base, key, pool_version, kept)
     return [dict(item) for item in kept] if isinstance(kept, list) else kept
+
+
+def _keep(base: tuple, key: tuple, pool_version: int, kept) -> None:
+    with _lock:
+        if len(_rankings) >= RANKINGS_KEPT:
+            _rankings.clear()
+            _latest.clear()
+        _rankings[key] = kept
+        latest = _latest.get(base)
+        if latest is None or latest[0] <= pool_version:
+            _latest[base] = (pool_version, kept)
 
 
 def rendered_cards(job, items: list[dict], decisions: dict[int, str], revealed: set[int], *,
